@@ -1,0 +1,48 @@
+"""Tensor data extends past the end of the file: an interrupted or partial download.
+
+## What it does
+Compares where the header says the last tensor's data ends with the size of the file, and
+reports one finding: the bytes expected, the bytes found and how much is missing. A file cut
+inside the header itself is reported here too.
+
+## Why is this bad?
+A truncated model loads partway and then crashes (llama.cpp: "tensor data is not within the
+file bounds"), or, worse in some runtimes, runs with zero-filled weights. The seed's crash
+checklist names "a bad model file" as a cause of mid-inference crashes; a partial download is
+the most common one.
+
+## Example
+A 253,113,024-byte GGUF cut in half by a dropped connection:
+`expected 253,113,024 bytes, found 126,556,512`.
+
+## How to fix
+Download the file again (`huggingface-cli download` resumes partial files) and compare its
+size and sha256 with the ones the repository lists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from quantlint.findings import Finding
+from quantlint.model import Model
+from quantlint.settings import CheckContext
+
+CODE = "QL901"
+NAME = "truncated"
+SEVERITY = "error"
+ALWAYS_RUN = True
+
+
+def check(model: Model, ctx: CheckContext) -> Iterator[Finding]:
+    for problem in model.problems:
+        if problem.kind != "truncated":
+            continue
+        yield Finding(
+            message=f"file is truncated: {problem.message}",
+            hint=problem.hint or "Download the file again and check its size and sha256.",
+            location=problem.location or (model.file.path if model.file else None),
+            offset=problem.offset,
+            data=dict(problem.details),
+        )
+        return  # one finding per file, never one per tensor

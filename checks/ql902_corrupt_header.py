@@ -1,0 +1,51 @@
+"""The header is malformed: bad magic, unsupported version, impossible lengths or counts.
+
+## What it does
+Reports what the header walker found broken, and at which byte offset: a bad magic number,
+an unsupported GGUF version, a string or array longer than the bytes that remain, more than
+four dimensions, dimensions whose product overflows, an unknown value or tensor type,
+duplicate keys or tensor names, misaligned or overlapping tensor data, a bad
+`general.alignment`, or a safetensors header that is not valid.
+
+## Why is this bad?
+Runtimes trust these fields to allocate memory and compute offsets. A corrupt header makes
+llama.cpp refuse the file, or, in tools that do not check, read past buffers: hostile GGUF
+headers have been used against parsers. Either way the file is not the model it claims to be.
+
+## Example
+`string value of general.name declares 4,611,686,018,427,387,904 bytes but only 1,201 bytes
+remain in the file (offset 88)`.
+
+## How to fix
+Download the file again from its source. If the fault persists, the file was written by a
+broken tool: report it to the publisher and use another quant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from quantlint.findings import Finding
+from quantlint.model import Model
+from quantlint.settings import CheckContext
+
+CODE = "QL902"
+NAME = "corrupt-header"
+SEVERITY = "error"
+ALWAYS_RUN = True
+MAX_FINDINGS = 20  # a mangled header can yield thousands of faults; the first ones say enough
+
+
+def check(model: Model, ctx: CheckContext) -> Iterator[Finding]:
+    corrupt = [p for p in model.problems if p.kind in ("corrupt", "unreadable")]
+    for problem in corrupt[:MAX_FINDINGS]:
+        where = f" (at byte {problem.offset})" if problem.offset is not None else ""
+        yield Finding(
+            message=f"{problem.message}{where}",
+            hint=problem.hint or "Download the file again; if the fault stays, the file was written by a broken tool.",
+            location=problem.location,
+            offset=problem.offset,
+            data=dict(problem.details),
+        )
+    if len(corrupt) > MAX_FINDINGS:
+        yield Finding(message=f"... and {len(corrupt) - MAX_FINDINGS} more header faults", location=None)

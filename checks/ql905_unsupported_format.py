@@ -1,0 +1,54 @@
+"""A target that is no model quantlint knows, or a format the chosen runtime cannot load.
+
+## What it does
+Reports a file or folder in which quantlint found no model it can read (not GGUF, not
+safetensors, no Hugging Face config). With `--runtime`, it also reports a model whose format
+that runtime cannot load at all, for example a GGUF given to ExLlamaV2.
+
+## Why is this bad?
+A model in the wrong format fails at load time with errors that rarely say why. The seed:
+"ExLlamaV2 load failures trace to wrong model format (needs EXL2 or EXL3, not GGUF) ...
+The exl2 format is non-negotiable."
+
+## Example
+`quantlint --runtime exllamav2 model-Q4_K_M.gguf`: ExLlamaV2 loads EXL2 (and GPTQ), not GGUF.
+
+## How to fix
+Pick a quant made for your runtime: GGUF for llama.cpp and Ollama, EXL2/EXL3 for ExLlamaV2/V3,
+AWQ/GPTQ/compressed-tensors/FP8 for vLLM and transformers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from quantlint.facts.runtimes import RUNTIME_FORMATS
+from quantlint.findings import Finding
+from quantlint.model import Model
+from quantlint.settings import CheckContext
+
+CODE = "QL905"
+NAME = "unsupported-format"
+SEVERITY = "error"
+ALWAYS_RUN = True
+
+
+def check(model: Model, ctx: CheckContext) -> Iterator[Finding]:
+    for problem in model.problems:
+        if problem.kind == "unsupported":
+            yield Finding(message=problem.message, hint=problem.hint, location=problem.location, offset=problem.offset)
+            return
+    runtime = ctx.settings.plan.runtime
+    if not runtime or not model.readable or model.format in ("unknown", "lfs-pointer"):
+        return
+    accepted = RUNTIME_FORMATS.get(runtime)
+    if accepted is None or model.format in accepted:
+        return
+    fits = sorted(r for r, formats in RUNTIME_FORMATS.items() if model.format in formats)
+    yield Finding(
+        message=f"{runtime} cannot load {model.format.upper()} models; it loads {', '.join(sorted(f.upper() for f in accepted))}",
+        hint=(f"Use a {' or '.join(sorted(f.upper() for f in accepted))} quant of this model with {runtime}"
+              + (f", or run this file with {', '.join(fits)}." if fits else ".")),
+        location=model.file.path if model.file else None,
+        data={"runtime": runtime, "format": model.format},
+    )

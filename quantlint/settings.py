@@ -1,0 +1,54 @@
+"""Settings that reach the checks: floors, the planned runtime, expectations, per-rule options.
+
+The CLI and config files build one LintSettings; the engine hands it to each check inside a
+CheckContext. Checks read it, never the command line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+# Profiles raise or lower the floors together. "high-stakes" follows the seed's FAQ:
+# "Q5_K_M is the comfort zone for high-stakes work".
+PROFILES: dict[str, str] = {
+    "default": "Q4_K_M",
+    "high-stakes": "Q5_K_M",
+}
+
+
+@dataclass
+class RuntimePlan:
+    """How the user intends to run the model (llama.cpp's spelling of each setting)."""
+
+    runtime: str | None = None  # llama.cpp | ollama | exllamav2 | exllamav3 | vllm | transformers
+    ctx_size: int | None = None
+    cache_type_k: str | None = None
+    cache_type_v: str | None = None
+    memory_bytes: list[int] = field(default_factory=list)  # one entry per device
+    gpu_layers: int | None = None
+    flash_attention: bool | None = None
+    source: str | None = None  # where the plan came from: "options", "llama-server command", ...
+
+    @property
+    def is_empty(self) -> bool:
+        return not any(
+            (self.runtime, self.ctx_size, self.cache_type_k, self.cache_type_v, self.memory_bytes)
+        )
+
+
+@dataclass
+class LintSettings:
+    floor: str = "Q4_K_M"  # a GGUF quant label; mapped to bpw/bits for other formats
+    profile: str = "default"
+    plan: RuntimePlan = field(default_factory=RuntimePlan)
+    expect: str | None = None  # --expect ORG/NAME: what the user believes they have
+    rule_options: dict[str, dict[str, Any]] = field(default_factory=dict)  # code -> options
+
+
+@dataclass
+class CheckContext:
+    """What a check receives besides the Model: settings and its own resolved options."""
+
+    settings: LintSettings
+    options: dict[str, Any] = field(default_factory=dict)

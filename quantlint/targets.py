@@ -1,0 +1,115 @@
+"""Turn what the user typed into lint targets: files, model folders, split GGUF sets.
+
+A directory is searched for models: every *.gguf file (split shards grouped into one set) and
+every folder in Hugging Face layout (config.json, quantize_config.json or *.safetensors).
+Remote targets (org/repo, hf://, https://) are resolved by quantlint.remote when present.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SPLIT_NAME = re.compile(r"^(?P<stem>.+)-(?P<no>\d{5})-of-(?P<count>\d{5})\.gguf$")
+HF_MARKERS = ("config.json", "quantize_config.json", "quant_config.json", "quantization_config.json")
+SKIP_DIRS = {".git", ".hg", ".svn", "__pycache__", ".venv", "node_modules", ".cache"}
+
+
+@dataclass
+class Target:
+    display: str  # as given, or the path found inside a directory
+    kind: str  # "file" | "gguf-set" | "hf-dir" | "remote" | "missing"
+    path: str
+    shards: list[str] = field(default_factory=list)  # for gguf-set: every shard present
+    expected_shards: int | None = None
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+def is_hf_dir(path: Path) -> bool:
+    try:
+        names = set(os.listdir(path))
+    except OSError:
+        return False
+    if any(m in names for m in HF_MARKERS):
+        return True
+    return any(n.endswith(".safetensors") for n in names)
+
+
+def split_key(name: str) -> tuple[str, int, int] | None:
+    """(set stem, 1-based shard number, shard count) for a -0000N-of-0000M.gguf name."""
+    m = SPLIT_NAME.match(name)
+    if not m:
+        return None
+    return m.group("stem"), int(m.group("no")), int(m.group("count"))
+
+
+def group_gguf_files(paths: list[Path], display_base: Path | None = None) -> list[Target]:
+    """One target per single file; one per split set, whichever shards are present."""
+    singles: list[Target] = []
+    sets: dict[tuple[str, str, int], list[tuple[int, Path]]] = {}
+    for p in sorted(paths):
+        key = split_key(p.name)
+        if key is None:
+            singles.append(Target(display=_display(p, display_base), kind="file", path=str(p)))
+            continue
+        stem, no, count = key
+        sets.setdefault((str(p.parent), stem, count), []).append((no, p))
+    targets = list(singles)
+    for (parent, stem, count), members in sorted(sets.items()):
+        members.sort()
+        first = Path(parent) / f"{stem}-00001-of-{count:05d}.gguf"
+        shards = [str(p) for _, p in members]
+        targets.append(Target(display=_display(first, display_base), kind="gguf-set", path=str(first),
+                              shards=shards, expected_shards=count))
+    return sorted(targets, key=lambda t: t.display)
+
+
+def _display(path: Path, base: Path | None) -> str:
+    return str(path) if base is None else str(path)
+
+
+def expand(paths: list[str]) -> list[Target]:
+    targets: list[Target] = []
+    loose_gguf: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            targets.extend(_search_dir(path))
+        elif path.exists():
+            if path.suffix == ".gguf" and split_key(path.name):
+                # A shard named on the command line: lint its whole set (siblings included).
+                siblings = [p for p in path.parent.glob("*.gguf") if (k := split_key(p.name)) and k[0] == split_key(path.name)[0]]
+                loose_gguf.extend(siblings or [path])
+            elif path.name in HF_MARKERS or path.suffix == ".safetensors":
+                # pre-commit passes config.json / *.safetensors files: lint their folder once.
+                parent = path.parent
+                if not any(t.kind == "hf-dir" and t.path == str(parent) for t in targets):
+                    targets.append(Target(display=str(parent), kind="hf-dir", path=str(parent)))
+            else:
+                targets.append(Target(display=raw, kind="file", path=raw))
+        else:
+            targets.append(Target(display=raw, kind="missing", path=raw))
+    if loose_gguf:
+        seen = set()
+        unique = [p for p in loose_gguf if not (str(p) in seen or seen.add(str(p)))]
+        targets.extend(group_gguf_files(unique))
+    return targets
+
+
+def _search_dir(root: Path) -> list[Target]:
+    if is_hf_dir(root) and not any(root.glob("*.gguf")):
+        return [Target(display=str(root), kind="hf-dir", path=str(root))]
+    found: list[Target] = []
+    gguf_files: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith("."))
+        here = Path(dirpath)
+        ggufs = [here / f for f in filenames if f.endswith(".gguf")]
+        gguf_files.extend(ggufs)
+        if not ggufs and is_hf_dir(here):
+            found.append(Target(display=str(here), kind="hf-dir", path=str(here)))
+            dirnames[:] = []  # a model folder's subfolders belong to it
+    found.extend(group_gguf_files(gguf_files))
+    return found
