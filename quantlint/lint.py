@@ -22,7 +22,7 @@ class TargetResult:
     error: str | None = None  # a per-target failure that is not a finding (network, missing)
 
 
-def read_target(target: Target) -> Model:
+def read_target(target: Target, settings: LintSettings | None = None) -> Model:
     """The Model for one target, whatever its kind. Never raises for bad content."""
     if target.kind == "hf-dir":
         try:
@@ -43,7 +43,7 @@ def read_target(target: Target) -> Model:
     if target.kind == "remote":
         from quantlint.remote.read import read_remote_target  # type: ignore[import-not-found]
 
-        return read_remote_target(target)
+        return read_remote_target(target, settings)
     from quantlint.readers import read_local_file
 
     return read_local_file(target.path, target.display)

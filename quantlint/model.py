@@ -160,6 +160,8 @@ class Model:
     bits_per_weight: float | None = None  # over the repeating-block weight matrices
     bits_per_weight_file: float | None = None  # over every tensor in the file
     declared_bits: float | None = None  # what the config or label says (EXL2 target, GPTQ bits)
+    packed_bits: float | None = None  # bit width measured from packed tensor shapes (AWQ/GPTQ)
+    domain: dict[str, Any] | None = None  # inferred use domain: {"domain": "code", "confidence": ..., "evidence": [...]}
     group_size: int | None = None
     tensor_types: dict[str, int] = field(default_factory=dict)  # elements per type
     block_tensor_types: dict[str, int] = field(default_factory=dict)  # elements per type, blk.* only

@@ -43,6 +43,8 @@ class LintSettings:
     profile: str = "default"
     plan: RuntimePlan = field(default_factory=RuntimePlan)
     expect: str | None = None  # --expect ORG/NAME: what the user believes they have
+    card_path: str | None = None  # --card PATH: a model card to read instead of README.md
+    offline: bool = False  # never touch the network (also HF_HUB_OFFLINE=1)
     rule_options: dict[str, dict[str, Any]] = field(default_factory=dict)  # code -> options
 
 

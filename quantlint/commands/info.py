@@ -1,0 +1,75 @@
+"""`quantlint inspect`, `quantlint rules`, `quantlint explain`: what was read, and the rules."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from quantlint.cli import Color, _color_choice, _err, app
+
+
+@app.command("inspect")
+def inspect_command(
+    paths: list[str] = typer.Argument(..., metavar="PATH...", help="Model files or folders."),
+    as_json: bool = typer.Option(False, "--json", help="Print the Model record as JSON."),
+    color: Color = typer.Option(Color.auto, "--color"),
+) -> None:
+    """Show what quantlint read: metadata, the tensor-type mix, bits per weight."""
+    from quantlint.lint import missing_model, read_target
+    from quantlint.targets import expand
+
+    models = []
+    for target in expand(paths):
+        models.append(missing_model(target) if target.kind == "missing" else read_target(target))
+    if as_json:
+        import json
+
+        from quantlint.model import model_to_json
+
+        json.dump([{"target": m.target, **model_to_json(m)} for m in models], sys.stdout, indent=2, default=str)
+        sys.stdout.write("\n")
+        raise typer.Exit(0)
+    from quantlint.report.inspect import write_inspect
+
+    write_inspect(models, sys.stdout, {"color": _color_choice(color)})
+
+
+@app.command("rules")
+def rules_command(
+    as_json: bool = typer.Option(False, "--json", help="List the rules as JSON."),
+) -> None:
+    """List every rule: code, name, default severity, summary, and the package it comes from."""
+    from quantlint.engine import load_registry
+
+    registry = load_registry()
+    rules = registry.sorted()
+    if as_json:
+        import json
+
+        json.dump([{"code": r.code, "name": r.name, "severity": r.severity, "summary": r.summary,
+                    "package": r.package} for r in rules], sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        for r in rules:
+            origin = "" if r.package == "quantlint" else f"  [{r.package}]"
+            sys.stdout.write(f"{r.code}  {r.name:<32} {r.severity:<8} {r.summary}{origin}\n")
+    for failure in registry.failures:
+        _err(f"plugin {failure.display_name}: {failure.error}")
+
+
+@app.command("explain")
+def explain_command(code: str = typer.Argument(..., help="A rule code (QL101) or name (tier-below-floor).")) -> None:
+    """Print a rule's documentation: What it does / Why is this bad? / Example / How to fix."""
+    from quantlint.engine import load_registry
+
+    rule = load_registry().by_code_or_name(code)
+    if rule is None:
+        _err(f"no rule {code!r}; `quantlint rules` lists them all")
+        raise typer.Exit(2)
+    sys.stdout.write(f"# {rule.name} ({rule.code})\n\nDefault severity: {rule.severity}.")
+    if rule.package != "quantlint":
+        sys.stdout.write(f" From the plugin {rule.package}.")
+    sys.stdout.write(f"\n\n{rule.doc}\n")
+
+
