@@ -1,0 +1,118 @@
+"""Hostile headers: each gives QL902 (with its byte offset) quickly, with no big allocation."""
+
+from __future__ import annotations
+
+import struct
+import time
+import tracemalloc
+from pathlib import Path
+
+import pytest
+
+from fixtures.ggufgen import GGUFSpec, Tensor, encode_header, model_spec
+from quantlint.engine import Selection, load_registry, run_checks
+from quantlint.readers import read_local_file
+from quantlint.settings import LintSettings
+
+PREAMBLE = b"GGUF" + struct.pack("<I", 3)
+
+
+def _kv_string_key(key: str) -> bytes:
+    return struct.pack("<Q", len(key)) + key.encode()
+
+
+def _tensor_info(name: str, dims: list[int], type_id: int, offset: int = 0, n_dims: int | None = None) -> bytes:
+    n = len(dims) if n_dims is None else n_dims
+    return (struct.pack("<Q", len(name)) + name.encode() + struct.pack("<I", n)
+            + struct.pack(f"<{len(dims)}Q", *dims) + struct.pack("<IQ", type_id, offset))
+
+
+def _arch_kv() -> bytes:
+    return _kv_string_key("general.architecture") + struct.pack("<I", 8) + struct.pack("<Q", 5) + b"llama"
+
+
+CASES = {
+    "string length 2**62": PREAMBLE + struct.pack("<QQ", 0, 1) + _kv_string_key("general.name")
+    + struct.pack("<IQ", 8, 2**62),
+    "array count 2**40": PREAMBLE + struct.pack("<QQ", 0, 1) + _kv_string_key("tokenizer.ggml.tokens")
+    + struct.pack("<IIQ", 9, 8, 2**40),
+    "n_dims 1000": PREAMBLE + struct.pack("<QQ", 1, 1) + _arch_kv() + _tensor_info("blk.0.attn_q.weight", [32] * 4, 8, n_dims=1000),
+    "dims whose product wraps uint64": PREAMBLE + struct.pack("<QQ", 1, 1) + _arch_kv()
+    + _tensor_info("blk.0.attn_q.weight", [2**32, 2**32, 2**8], 0),
+    "tensor count 2**50": PREAMBLE + struct.pack("<QQ", 2**50, 1) + _arch_kv(),
+    "alignment not a power of two": PREAMBLE + struct.pack("<QQ", 0, 2) + _arch_kv()
+    + _kv_string_key("general.alignment") + struct.pack("<II", 4, 48),
+    "unknown value type 13": PREAMBLE + struct.pack("<QQ", 0, 2) + _arch_kv()
+    + _kv_string_key("general.name") + struct.pack("<I", 13) + b"\x01" * 8,
+    "unknown tensor type 99": PREAMBLE + struct.pack("<QQ", 1, 1) + _arch_kv() + _tensor_info("blk.0.attn_q.weight", [32, 32], 99),
+    "duplicate key": PREAMBLE + struct.pack("<QQ", 0, 2) + _arch_kv() + _arch_kv(),
+    "duplicate tensor name": PREAMBLE + struct.pack("<QQ", 2, 1) + _arch_kv()
+    + _tensor_info("blk.0.attn_q.weight", [32, 32], 0, 0) + _tensor_info("blk.0.attn_q.weight", [32, 32], 0, 4096),
+    "misaligned tensor offset": PREAMBLE + struct.pack("<QQ", 1, 1) + _arch_kv() + _tensor_info("blk.0.attn_q.weight", [32, 32], 0, 7),
+    "overlapping tensors": PREAMBLE + struct.pack("<QQ", 2, 1) + _arch_kv()
+    + _tensor_info("blk.0.attn_q.weight", [32, 32], 0, 0) + _tensor_info("blk.0.attn_k.weight", [32, 32], 0, 32),
+    "unsupported version": b"GGUF" + struct.pack("<I", 1) + struct.pack("<QQ", 0, 0),
+    "key longer than the spec allows": PREAMBLE + struct.pack("<QQ", 0, 1) + struct.pack("<Q", 70_000) + b"k" * 70_000,
+}
+
+
+def _lint(path: Path):
+    model = read_local_file(str(path))
+    findings = run_checks(model, load_registry(), Selection(), LintSettings())
+    return model, findings
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_hostile_header_gives_ql902_fast_and_flat(tmp_path, case):
+    path = tmp_path / "hostile.gguf"
+    path.write_bytes(CASES[case] + b"\0" * 8192)
+    load_registry()  # importing the checks is start-up cost, not the cost of this file
+    tracemalloc.start()
+    start = time.perf_counter()
+    model, findings = _lint(path)
+    elapsed = time.perf_counter() - start
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    ql902 = [f for f in findings if f.code == "QL902"]
+    assert ql902, f"{case}: {[(f.code, f.message) for f in findings]}"
+    assert all(f.offset is not None for f in ql902)
+    assert elapsed < 0.05, f"{case} took {elapsed:.3f} s"
+    assert peak < 8 * 1024 * 1024, f"{case} allocated {peak:,} bytes"
+
+
+def test_offsets_point_at_the_fault(tmp_path):
+    path = tmp_path / "h.gguf"
+    path.write_bytes(CASES["unknown tensor type 99"] + b"\0" * 64)
+    _, findings = _lint(path)
+    finding = next(f for f in findings if "unknown GGML type 99" in f.message)
+    assert finding.offset == len(PREAMBLE) + 16 + len(_arch_kv())  # where the tensor info starts
+    assert finding.location == "blk.0.attn_q.weight"
+
+
+def test_truncation_at_every_region_boundary_is_a_finding_not_a_crash(tmp_path):
+    spec = model_spec("Q4_K_M", chat_template="{{ messages }}")
+    header, _, _ = encode_header(spec)
+    full = tmp_path / "full.gguf"
+    full.write_bytes(header)
+    from quantlint.readers.gguf_header import read_gguf_header
+    from quantlint.sources.local import LocalFileSource
+
+    clean = read_gguf_header(LocalFileSource(full))
+    cuts = {4, 8, 16, 24} | {kv.offset for kv in clean.kvs.values()} | {t.info_offset for t in clean.tensors}
+    cuts |= {c + 3 for c in list(cuts)} | {clean.data_offset - 1}
+    for cut in sorted(cuts):
+        path = tmp_path / f"cut{cut}.gguf"
+        path.write_bytes(header[:cut])
+        model, findings = _lint(path)
+        assert {f.code for f in findings} & {"QL901", "QL902"}, cut
+
+
+def test_tensor_data_past_eof_is_one_ql901(tmp_path):
+    spec = GGUFSpec()
+    spec.add("general.architecture", "llama")
+    spec.tensors = [Tensor(f"blk.{i}.attn_q.weight", (256, 256), "Q8_0") for i in range(50)]
+    header, _, _ = encode_header(spec)
+    path = tmp_path / "short.gguf"
+    path.write_bytes(header + b"\0" * 1000)
+    _, findings = _lint(path)
+    assert [f.code for f in findings if f.code.startswith("QL9")] == ["QL901"]
