@@ -25,6 +25,7 @@ from quantlint.readers.gguf_header import ArrayValue, GGUFHeader
 BLOCK_TENSOR = re.compile(r"^blk\.(\d+)\.")
 FUSED_EXPERT = re.compile(r"^blk\.\d+\.ffn_(?:gate|up|down|gate_up)_exps\.")
 LEGACY_EXPERT = re.compile(r"^blk\.\d+\.ffn_(?:gate|up|down)\.\d+\.weight$")  # old Mixtral files
+ROUTER = re.compile(r"^blk\.\d+\.ffn_gate_inp(?:_shexp)?\.")  # never quantized (llama-quant.cpp)
 
 SPECIAL_TOKEN_KEYS = {
     "bos": "tokenizer.ggml.bos_token_id",
@@ -122,7 +123,10 @@ def _moe(model: Model, arch: str) -> MoEFacts | None:
     if not experts or experts <= 1:
         return None
     expert_tensors = fused + legacy
-    always_active = [t for t in model.tensors if is_block_matrix(t) and not is_expert_tensor(t)]
+    # Always active: attention, shared experts, dense FFNs. The router (ffn_gate_inp) is always
+    # active too, but llama-quantize never quantizes it (F32), so it would only inflate the bpw.
+    always_active = [t for t in model.tensors
+                     if is_block_matrix(t) and not is_expert_tensor(t) and not ROUTER.match(t.name)]
     return MoEFacts(
         experts=experts,
         experts_used=_scalar_int(model.meta(f"{arch}.expert_used_count")),
@@ -218,15 +222,12 @@ def _guess_quant(model: Model) -> tuple[str | None, str]:
     return label, "guessed from the tensor mix (no general.file_type)"
 
 
-def build_gguf_model(header: GGUFHeader, path: str, target: str | None = None) -> Model:
-    model = Model(format="gguf", target=target or path)
-    model.metadata = _metadata(header)
-    model.tensors = _tensors(header)
-    model.problems = list(header.problems)
-    arch = model.meta("general.architecture")
-    model.architecture = arch if isinstance(arch, str) else None
-    arch = model.architecture or ""
+def derive_tensor_facts(model: Model) -> None:
+    """The facts computed from the tensor list and the label: quant, type mix, bpw, MoE.
 
+    Kept apart from build_gguf_model so that a split set (readers/gguf_split.py) can recompute
+    them once every shard's tensors are merged."""
+    arch = model.architecture or ""
     file_type = model.meta("general.file_type")
     if isinstance(file_type, int) and not isinstance(file_type, bool):
         model.file_type = file_type
@@ -244,6 +245,19 @@ def build_gguf_model(header: GGUFHeader, path: str, target: str | None = None) -
     model.bits_per_weight = _bpw(block)
     model.bits_per_weight_file = _bpw(model.tensors)
     model.parameters = sum(t.n_elements for t in model.tensors) or None
+    model.moe = _moe(model, arch)
+
+
+def build_gguf_model(header: GGUFHeader, path: str, target: str | None = None) -> Model:
+    model = Model(format="gguf", target=target or path)
+    model.metadata = _metadata(header)
+    model.tensors = _tensors(header)
+    model.problems = list(header.problems)
+    arch = model.meta("general.architecture")
+    model.architecture = arch if isinstance(arch, str) else None
+    arch = model.architecture or ""
+
+    derive_tensor_facts(model)
 
     ctx = model.meta(f"{arch}.context_length")
     model.context_length = _scalar_int(ctx)
@@ -256,7 +270,6 @@ def build_gguf_model(header: GGUFHeader, path: str, target: str | None = None) -
         if value is not None:
             model.hyperparameters[name] = value
 
-    model.moe = _moe(model, arch)
     model.identity = _identity(model, path)
     model.tokenizer = _tokenizer(model, header)
     _calibration(model)
