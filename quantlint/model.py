@@ -176,6 +176,9 @@ class Model:
     tokenizer: TokenizerFacts = field(default_factory=TokenizerFacts)
     file: FileFacts | None = None
     card: CardFacts | None = None
+    # What the model was promised to be vs what it says it is (quantlint.provenance), and the
+    # base_model chain read from the Hub (quantlint.readers.card.walk_base_chain).
+    provenance: dict[str, Any] | None = None
     tensors: list[TensorRecord] = field(default_factory=list)
     metadata: dict[str, MetadataValue] = field(default_factory=dict)
     problems: list[ReadProblem] = field(default_factory=list)
