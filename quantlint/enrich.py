@@ -14,6 +14,7 @@ from quantlint.model import Model
 from quantlint.settings import LintSettings
 
 ENRICHERS: list[str] = [
+    "quantlint.provenance:enrich_provenance",  # after the card is attached (reads card base_model)
 ]
 
 

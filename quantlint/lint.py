@@ -23,7 +23,27 @@ class TargetResult:
 
 
 def read_target(target: Target, settings: LintSettings | None = None) -> Model:
-    """The Model for one target, whatever its kind. Never raises for bad content."""
+    """The Model for one target, whatever its kind, with its model card. Never raises for bad content."""
+    model = _read_model(target, settings)
+    attach_card(model, target, settings)
+    return model
+
+
+def attach_card(model: Model, target: Target, settings: LintSettings | None) -> None:
+    """After the reader, before the enrichers: the local README.md (or --card) for local targets;
+    for remote ones the remote reader attaches the fetched card (readers.card.attach_card_from_text)
+    and the base_model chain is followed one step on the Hub."""
+    from quantlint.readers.card import attach_local_card, walk_base_chain
+
+    if target.kind != "remote":
+        attach_local_card(model, target.kind, target.path, settings)
+        return
+    if settings is not None and settings.card_path:
+        attach_local_card(model, target.kind, target.path, settings)
+    walk_base_chain(model, settings)
+
+
+def _read_model(target: Target, settings: LintSettings | None = None) -> Model:
     if target.kind == "hf-dir":
         try:
             from quantlint.readers.hf_dir import read_local_directory
