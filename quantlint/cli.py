@@ -123,3 +123,4 @@ def main() -> None:
 # Commands live in quantlint/commands/; importing a module registers its commands on `app`.
 from quantlint.commands import check as _check  # noqa: E402,F401
 from quantlint.commands import info as _info  # noqa: E402,F401
+from quantlint.commands import runtime as _runtime  # noqa: E402,F401

@@ -70,7 +70,9 @@ def _display(path: Path, base: Path | None) -> str:
     return str(path) if base is None else str(path)
 
 
-def expand(paths: list[str]) -> list[Target]:
+def expand(paths: list[str], offline: bool | None = None) -> list[Target]:
+    """Targets for what the user typed. `offline` (default: HF_HUB_OFFLINE) makes remote
+    targets come from the local Hugging Face cache."""
     targets: list[Target] = []
     loose_gguf: list[Path] = []
     for raw in paths:
@@ -89,6 +91,8 @@ def expand(paths: list[str]) -> list[Target]:
                     targets.append(Target(display=str(parent), kind="hf-dir", path=str(parent)))
             else:
                 targets.append(Target(display=raw, kind="file", path=raw))
+        elif _looks_remote(raw):
+            targets.extend(_remote_targets(raw, offline))
         else:
             targets.append(Target(display=raw, kind="missing", path=raw))
     if loose_gguf:
@@ -96,6 +100,19 @@ def expand(paths: list[str]) -> list[Target]:
         unique = [p for p in loose_gguf if not (str(p) in seen or seen.add(str(p)))]
         targets.extend(group_gguf_files(unique))
     return targets
+
+
+def _looks_remote(raw: str) -> bool:
+    from quantlint.remote import looks_remote  # stdlib only: huggingface_hub loads on use
+
+    return looks_remote(raw)
+
+
+def _remote_targets(raw: str, offline: bool | None) -> list[Target]:
+    from quantlint.remote import offline_default
+    from quantlint.remote.targets import resolve
+
+    return resolve(raw, offline=offline_default() if offline is None else offline)
 
 
 def _search_dir(root: Path) -> list[Target]:

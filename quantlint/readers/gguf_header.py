@@ -146,6 +146,7 @@ class _Walker:
         self.order = "<"
         self.pos = 0
         self.kv_remaining = 0
+        self.token_record_bytes = 0.0  # bytes per token record, once the token list is walked
 
     # -- primitives ---------------------------------------------------------------------------
     def _truncated(self, what: str, needed: int) -> _Stop:
@@ -259,16 +260,24 @@ class _Walker:
         pos = self.pos
         array_start = pos
         i = 0
+        mark_i, mark_pos = 0, pos  # start of the previous 4096-element chunk: the recent average
         while i < count:
             loaded = len(data)
-            # Tight inner loop over what is loaded; bounds checked per element.
+            # Tight inner loop over what is loaded, in chunks; bounds checked per element.
             while i < count and pos + 8 <= loaded:
-                (length,) = unpack(data, pos)
-                end = pos + 8 + length
-                if end > loaded:
+                chunk_i, chunk_pos = i, pos
+                stop = min(count, i + 4096)
+                while i < stop and pos + 8 <= loaded:
+                    (length,) = unpack(data, pos)
+                    end = pos + 8 + length
+                    if end > loaded:
+                        break
+                    pos = end
+                    i += 1
+                if i == stop:
+                    mark_i, mark_pos = chunk_i, chunk_pos
+                else:
                     break
-                pos = end
-                i += 1
             if i >= count:
                 break
             self.pos = pos
@@ -281,26 +290,40 @@ class _Walker:
                 need = 8 + length
             else:
                 need = 8
-            done = max(i, 1)
-            average = (pos - array_start) / done
-            estimate = pos + int((count - i) * (average + 1)) + self._tail_estimate(key, count)
+            # Vocabularies are ordered by merge rank, so later tokens run longer: the last
+            # few thousand predict the rest better than the whole average does.
+            average = max((pos - array_start) / max(i, 1), (pos - mark_pos) / max(i - mark_i, 1))
+            estimate = pos + int((count - i) * average) + self._tail_estimate(key, count, average)
             if not self.buf.ensure(pos + need, estimate):
                 raise self._truncated(f"element {i} of array {key!r}", need)
             data = self.buf.data
         self.pos = pos
+        if key == "tokenizer.ggml.tokens" and count:
+            self.token_record_bytes = (pos - array_start) / count
         return None
 
-    def _tail_estimate(self, key: str, count: int) -> int:
+    def _tail_estimate(self, key: str, count: int, average: float) -> int:
         """Rough bytes still to come after the current array, for remote read-ahead."""
-        tail = self.kv_remaining * 64 + (self.header.tensor_count or 0) * 96
+        tail = self._estimate_end(0)
         if key == "tokenizer.ggml.tokens":
-            tail += count * 8  # scores (f32) and token_type (i32) usually follow
-            if self.header.value("tokenizer.ggml.model") == "gpt2":
-                tail += count * 20  # merges
+            tail += self._tokenizer_arrays_after_tokens(count, average)
         return tail
 
+    def _tokenizer_arrays_after_tokens(self, count: int, average: float) -> int:
+        """The arrays that follow the token list in convert_hf_to_gguf's order."""
+        if self.header.value("tokenizer.ggml.model") == "gpt2":
+            # token_type (i32) and merges: byte-level BPE has about one merge per token, and
+            # a merge "a b" is as long as the token it makes, plus the space.
+            return count * 4 + int(count * (average + 1))
+        return count * 8  # scores (f32) and token_type (i32)
+
     def _estimate_end(self, end: int) -> int:
-        return end + self.kv_remaining * 64 + (self.header.tensor_count or 0) * 96
+        tail = self.kv_remaining * 64 + (self.header.tensor_count or 0) * 96
+        h = self.header
+        if (h.value("tokenizer.ggml.model") == "gpt2" and "tokenizer.ggml.tokens" in h.kvs
+                and "tokenizer.ggml.merges" not in h.kvs and self.token_record_bytes):
+            tail += int(h.kvs["tokenizer.ggml.tokens"].value.count * (self.token_record_bytes + 1))
+        return end + tail
 
     # -- sections -----------------------------------------------------------------------------
     def walk(self) -> GGUFHeader:

@@ -98,6 +98,16 @@ def write_inspect(models: list[Model], stream: TextIO, options: dict[str, Any]) 
         for key, value in overview_rows(model):
             overview.add_row(escape(key), escape(value))
         console.print(overview)
+        from quantlint.runtime.memory import memory_rows
+
+        memory = Table(title="memory estimate (llama.cpp; `quantlint --memory SIZE -c N` checks a plan)",
+                       title_justify="left", show_header=False, box=None, pad_edge=False)
+        memory.add_column(style="bold")
+        memory.add_column()
+        for key, value in memory_rows(model):
+            memory.add_row(escape(key), escape(value))
+        if memory.row_count:
+            console.print(memory)
         if model.tensor_types:
             mix = Table(title="tensor types (elements)", title_justify="left")
             mix.add_column("type")

@@ -1,0 +1,100 @@
+"""Weights + KV cache at the planned context exceed the memory budget (`--memory`).
+
+## What it does
+Estimates what the model needs (quantlint.runtime.memory): the weights (every tensor the header
+declares; all experts of a Mixture-of-Experts model), the KV cache at the planned context and
+cache types (per-layer head counts and llama.cpp's sliding-window caches honoured), and a fixed
+600 MB overhead. Compares the total with `--memory` (several devices, `24GiB,24GiB`, are
+added up). Without `-c`, the context is the runtime's default: the model's training context
+for recent llama.cpp, 4096 for Ollama. Reports by how much the estimate is over, and what would
+fit: the largest context, a q8_0 cache, or a smaller quant.
+
+## Why is this bad?
+The seed: "This card doesn't have enough VRAM for what you're asking it to do." A model that
+does not fit is either refused at load ("failed to allocate buffer"), or spills layers to
+system RAM and runs several times slower. The estimate is deliberately simple and says what
+it leaves out (the GPU runtime's own context, a vision projector, how -ngl splits the load):
+treat a total within a few hundred MB of the budget as "will not fit" too.
+
+## Example
+`quantlint --memory 4GiB Llama-3.1-8B-Q4_K_M.gguf`: 4.58 GiB of weights alone exceed 4 GiB.
+
+## How to fix
+Lower the context (`-c`, the hint gives the largest that fits), use
+`--cache-type-k q8_0 --cache-type-v q8_0` (half the f16 cache, near-lossless), or pick a
+smaller quant (`quantlint pick DIR --memory 24GiB`). Below the floor (Q4_K_M), a smaller model
+at Q4_K_M is usually the better trade.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from quantlint.facts.tiers import TIERS, is_below, tier
+from quantlint.findings import Finding
+from quantlint.model import Model
+from quantlint.runtime.memory import MemoryEstimate, estimate_memory, fmt_bytes, largest_context
+from quantlint.settings import CheckContext
+
+CODE = "QL202"
+NAME = "memory-over-budget"
+SEVERITY = "error"
+MIN_USEFUL_CONTEXT = 2048  # below this a context is no remedy worth offering
+
+
+def _smaller_quant(model: Model, est: MemoryEstimate, budget: int) -> str | None:
+    """The highest measured tier whose scaled weights fit next to the planned KV cache."""
+    current = tier(model.quant) if model.format == "gguf" else None
+    if current is None or current.size_gib_llama3_8b is None:
+        return None
+    room = budget - (est.kv_bytes or 0) - est.overhead_bytes
+    for t in TIERS:
+        if t.size_gib_llama3_8b is None or not is_below(t.label, current.label):
+            continue
+        # scale by llama.cpp's measured Llama-3-8B sizes (quantize.cpp), not nominal bpw:
+        # real files carry higher-precision tensors the nominal figure leaves out
+        if est.weights_bytes * t.size_gib_llama3_8b / current.size_gib_llama3_8b <= room:
+            return t.label
+    return None
+
+
+def _remedies(model: Model, ctx: CheckContext, est: MemoryEstimate, budget: int) -> list[str]:
+    plan = ctx.settings.plan
+    out: list[str] = []
+    best_ctx = largest_context(model, plan, budget)
+    if best_ctx is not None and best_ctx >= MIN_USEFUL_CONTEXT and best_ctx < est.context:
+        out.append(f"`-c {best_ctx}` fits (the largest context that does)")
+    if est.kv_bytes and (est.cache_type_k, est.cache_type_v) != ("q8_0", "q8_0") \
+            and est.cache_type_k in ("f16", "bf16", "f32"):
+        q8 = estimate_memory(model, plan, context=est.context, cache_type_k="q8_0", cache_type_v="q8_0")
+        if q8 is not None and q8.total_bytes <= budget:
+            out.append(f"`--cache-type-k q8_0 --cache-type-v q8_0` (near-lossless) brings it to {fmt_bytes(q8.total_bytes)}")
+    smaller = _smaller_quant(model, est, budget)
+    if smaller:
+        note = ""
+        if is_below(smaller, ctx.settings.floor):
+            note = f", below the floor {ctx.settings.floor}: a smaller model at {ctx.settings.floor} is usually the better trade"
+        out.append(f"a smaller quant of this model, about {smaller} at this context{note}")
+    if not out:
+        out.append("a smaller model, or more memory: even the weights leave no room at a useful context")
+    return out
+
+
+def check(model: Model, ctx: CheckContext) -> Iterator[Finding]:
+    plan = ctx.settings.plan
+    if not plan.memory_bytes:
+        return
+    budget = sum(plan.memory_bytes)
+    est = estimate_memory(model, plan)
+    if est is None or est.total_bytes <= budget:
+        return
+    devices = f" over {len(plan.memory_bytes)} devices" if len(plan.memory_bytes) > 1 else ""
+    kv = "KV cache not estimated" if est.kv_bytes is None else (
+        f"KV cache {fmt_bytes(est.kv_bytes)} ({est.cache_type_k}/{est.cache_type_v})")
+    over = est.total_bytes - budget
+    message = (f"needs about {fmt_bytes(est.total_bytes)} at {est.context_source}: weights "
+               f"{fmt_bytes(est.weights_bytes)} + {kv} + overhead {fmt_bytes(est.overhead_bytes)}; "
+               f"the budget is {fmt_bytes(budget)}{devices}, {fmt_bytes(over)} short")
+    hint = "What would fit: " + "; or ".join(_remedies(model, ctx, est, budget)) + "."
+    yield Finding(message=message, hint=hint, location=plan.source,
+                  data={**est.to_dict(), "budget_bytes": budget, "over_by_bytes": over})
