@@ -212,7 +212,7 @@ def parse_ollama(args: list[str], env: Mapping[str, str], modelfile: str | None)
         if source is None:
             raise LaunchError(f"{modelfile} has no FROM line: Ollama needs one to know the model")
         model = _from_target(source, path.parent)
-        plan.source = f"Modelfile {path.name}"
+        plan.source = path.name if "modelfile" in path.name.lower() else f"Modelfile {path.name}"
     elif len(args) >= 2 and args[0] == "run":
         model = f"ollama:{args[1]}"
     if "num_ctx" in params:

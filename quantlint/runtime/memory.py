@@ -205,10 +205,10 @@ def attention_layout(model: Model) -> tuple[AttentionLayout | None, str]:
     v_len = _as_int(_hyper(model, "attention.value_length")) or default_dim
     if not k_len or not v_len:
         return None, "the model states neither key_length nor embedding_length"
-    window = _as_int(_hyper(model, "attention.sliding_window"))
-    flags, rule, window = _swa_flags(model, n_layer, window)
-    if window and rule is None and _as_int(_hyper(model, "attention.sliding_window")):
-        notes.append(f"sliding_window = {window} is set, but llama.cpp applies no sliding window to "
+    declared_window = _as_int(_hyper(model, "attention.sliding_window"))
+    flags, rule, window = _swa_flags(model, n_layer, declared_window)
+    if declared_window and rule is None:
+        notes.append(f"sliding_window = {declared_window} is set, but llama.cpp applies no sliding window to "
                      f"{model.architecture}: every layer keeps the full context")
     # Some architectures (gemma4) give SWA layers their own head size.
     k_swa = _as_int(_hyper(model, "attention.key_length_swa")) or k_len
