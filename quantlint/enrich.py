@@ -14,6 +14,8 @@ from quantlint.model import Model
 from quantlint.settings import LintSettings
 
 ENRICHERS: list[str] = [
+    "quantlint.calibration:enrich_calibration",  # after the card is attached (it reads card tables)
+    "quantlint.domain:enrich_domain",
     "quantlint.provenance:enrich_provenance",  # after the card is attached (reads card base_model)
 ]
 

@@ -16,12 +16,15 @@ def inspect_command(
     color: Color = typer.Option(Color.auto, "--color"),
 ) -> None:
     """Show what quantlint read: metadata, the tensor-type mix, bits per weight."""
+    from quantlint.enrich import enrich
     from quantlint.lint import missing_model, read_target
+    from quantlint.settings import LintSettings
     from quantlint.targets import expand
 
     models = []
     for target in expand(paths):
-        models.append(missing_model(target) if target.kind == "missing" else read_target(target))
+        model = missing_model(target) if target.kind == "missing" else read_target(target)
+        models.append(enrich(model, LintSettings()))  # derived facts (calibration, domain) as lint sees them
     if as_json:
         import json
 

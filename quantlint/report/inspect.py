@@ -47,8 +47,12 @@ def overview_rows(model: Model) -> list[tuple[str, str]]:
     if model.kept_high_precision:
         rows.append(("kept at higher precision", ", ".join(model.kept_high_precision)))
     if model.calibration is not None:
-        cal = model.calibration
-        rows.append(("calibration", f"{cal.dataset or '(not named)'}  [{cal.kind}, from {cal.source}]"))
+        from quantlint.calibration import describe
+
+        rows.append(("calibration", describe(model.calibration)))
+    if model.domain:
+        evidence = "; ".join(str(e) for e in (model.domain.get("evidence") or [])[:2])
+        rows.append(("domain", f"{model.domain.get('domain')} ({model.domain.get('confidence')} confidence: {evidence})"))
     ident = model.identity
     for label, value in (("name", ident.name), ("basename", ident.basename), ("finetune", ident.finetune),
                          ("size label", ident.size_label), ("base models", ", ".join(ident.base_models)),
