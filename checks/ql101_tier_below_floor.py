@@ -44,6 +44,7 @@ from quantlint.settings import CheckContext
 CODE = "QL101"
 NAME = "tier-below-floor"
 SEVERITY = "warning"
+OPTIONS = {"floor": None}  # None: the run's floor (--floor / --profile / config floor)
 
 # Formats whose quality is set by the integer bit width of their weights.
 INTEGER_BIT_FORMATS = {"awq", "gptq", "compressed-tensors", "auto-round", "bitsandbytes", "hqq", "mlx"}

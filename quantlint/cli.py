@@ -63,6 +63,8 @@ class OutputFormat(str, Enum):
     concise = "concise"
     json = "json"
     json_lines = "json-lines"
+    sarif = "sarif"
+    github = "github"
 
 
 class Severity(str, Enum):

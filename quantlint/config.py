@@ -1,7 +1,10 @@
-"""Resolve what the user asked for (CLI values, later config files) into one Resolved record.
+"""Resolve what the user asked for (CLI values and the config file) into one Resolved record.
 
-Precedence (ruff's): dedicated CLI flags > config file > defaults. Every fault here is a
-ConfigError: the CLI prints it and exits 2.
+Precedence (ruff's): dedicated CLI flags > `--config KEY=VALUE` or the nearest config file >
+defaults. Rule selection is layered as in ruff: a CLI `--select` starts the set afresh (the
+file's select and ignore no longer apply); otherwise the file's select is the base and CLI
+`--extend-select`/`--ignore` adjust it. Every fault here is a ConfigError: the CLI prints it
+and exits 2. File discovery and reading live in quantlint.config_file.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from typing import Any
 
 from quantlint.engine import Registry, Selection, unknown_selectors
 from quantlint.facts.runtimes import RUNTIMES
+from quantlint.findings import SEVERITIES
 from quantlint.settings import PROFILES, LintSettings, RuntimePlan
 
 # llama.cpp common/arg.cpp kv_cache_types (identical @c392e50 and @0c1e57098)
@@ -70,15 +74,19 @@ class Resolved:
     write_baseline: str | None = None
     lfs_remote: str | None = None
     config_path: str | None = None
+    config_root: str | None = None  # where per-file-ignores globs are anchored
+    enabled_rules: list[str] = field(default_factory=list)
 
     def describe(self) -> str:
-        """--show-settings: every effective setting, one per line."""
+        """--show-settings: where the settings came from, then every effective setting."""
         s = self.settings
         lines = [
-            f"config file = {self.config_path or '(none)'}",
+            f"Resolved settings for: {', '.join(self.paths) or '(no paths)'}",
+            f"Settings path: {self.config_path or '(none: defaults)'}",
             f"select = {self.selection.select}",
             f"extend-select = {self.selection.extend_select}",
             f"ignore = {self.selection.ignore}",
+            f"enabled rules = {self.enabled_rules}",
             f"per-file-ignores = {self.per_file_ignores}",
             f"severity = {self.severity_overrides}",
             f"fail-on = {self.fail_on}",
@@ -92,6 +100,8 @@ class Resolved:
             f"memory = {s.plan.memory_bytes}",
             f"expect = {s.expect}",
             f"rule options = {s.rule_options}",
+            f"baseline = {self.baseline}",
+            f"lfs-remote = {self.lfs_remote}",
         ]
         return "\n".join(lines) + "\n"
 
@@ -125,20 +135,111 @@ def check_cache_type(value: str | None, flag: str) -> str | None:
     return value
 
 
-def resolve(values: CliValues, registry: Registry, file_config: dict[str, Any] | None = None) -> Resolved:
+def _selection(values: CliValues, cfg: dict[str, Any]) -> Selection:
+    """ruff's layering: a CLI --select replaces the file's whole selection."""
+    cli_select, cli_extend, cli_ignore = _split(values.select), _split(values.extend_select), _split(values.ignore)
+    if cli_select:
+        return Selection(select=cli_select, extend_select=cli_extend, ignore=cli_ignore)
+    cli_extend_upper = {x.upper() for x in cli_extend}
+    # A CLI --extend-select of exactly what the file ignores re-enables it (the CLI comes later).
+    file_ignore = [x for x in cfg.get("ignore", []) if x.upper() not in cli_extend_upper]
+    return Selection(
+        select=list(cfg.get("select", [])) or ["ALL"],
+        extend_select=list(cfg.get("extend-select", [])) + cli_extend,
+        ignore=file_ignore + cli_ignore,
+    )
+
+
+def _check_selectors(selectors: list[str], registry: Registry, where: str) -> None:
+    bad = unknown_selectors(selectors, registry)
+    if bad:
+        raise ConfigError(f"unknown rule selector(s) {', '.join(repr(b) for b in bad)} in {where} (see `quantlint rules`)")
+
+
+def _rule_code(key: str, registry: Registry, where: str) -> str:
+    rule = registry.by_code_or_name(key)
+    if rule is None:
+        raise ConfigError(f"unknown rule {key!r} in {where} (see `quantlint rules`)")
+    return rule.code
+
+
+def _severity(level: Any, where: str) -> str:
+    if level not in SEVERITIES:
+        raise ConfigError(f"{where}: severity must be one of {', '.join(SEVERITIES)}, not {level!r}")
+    return str(level)
+
+
+def _option_value(code: str, name: str, value: Any, default: Any, where: str) -> Any:
     from quantlint.facts.tiers import normalise_label, tier
 
-    cfg = file_config or {}
-    selection = Selection(
-        select=_split(values.select) or list(cfg.get("select", [])) or ["ALL"],
-        extend_select=_split(values.extend_select) + list(cfg.get("extend-select", [])),
-        ignore=_split(values.ignore) + list(cfg.get("ignore", [])),
-    )
-    bad = unknown_selectors(selection.select + selection.extend_select + selection.ignore, registry)
-    if bad:
-        raise ConfigError(f"unknown rule selector(s): {', '.join(bad)} (see `quantlint rules`)")
+    if default is not None and not isinstance(value, type(default)):
+        numeric = isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool)
+        if not numeric:
+            raise ConfigError(f"{where}: option {name!r} of {code} must be {type(default).__name__}, not {value!r}")
+    if name == "floor":  # a floor anywhere is a llama.cpp quant label, like the top-level floor
+        if not isinstance(value, str) or tier(value) is None:
+            raise ConfigError(f"{where}: unknown floor {value!r}: give a llama.cpp quant label such as Q4_K_M")
+        return normalise_label(value)
+    return value
 
-    settings = LintSettings()
+
+def _rule_settings(cfg: dict[str, Any], registry: Registry, source: str) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
+    """[severity] and [rules.CODE] tables -> (severity overrides, per-rule options)."""
+    overrides: dict[str, str] = {}
+    for key, level in cfg.get("severity", {}).items():
+        code = _rule_code(key, registry, f"{source} [severity]")
+        overrides[code] = _severity(level, f"{source} [severity] {key}")
+    options: dict[str, dict[str, Any]] = {}
+    for key, table in cfg.get("rules", {}).items():
+        where = f"{source} [rules.{key}]"
+        code = _rule_code(key, registry, where)
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where} must be a table of options")
+        rule = registry.rules[code]
+        for name, value in table.items():
+            if name == "severity":
+                overrides[code] = _severity(value, where)
+                continue
+            if name not in rule.options:
+                takes = f"it takes: {', '.join(sorted(rule.options))}" if rule.options else "it takes no options"
+                raise ConfigError(f"{where}: unknown option {name!r} for {code} ({rule.name}); {takes} (and severity)")
+            options.setdefault(code, {})[name] = _option_value(code, name, value, rule.options[name], where)
+    return overrides, options
+
+
+def _file_config(values: CliValues) -> Any:
+    from quantlint.config_file import ConfigFileError, check_keys, load
+
+    try:
+        loaded = load(values.paths, values.config, values.isolated)
+        check_keys(loaded.values, loaded.path or "--config")
+    except ConfigFileError as exc:
+        raise ConfigError(str(exc)) from exc
+    return loaded
+
+
+def resolve(values: CliValues, registry: Registry, file_config: dict[str, Any] | None = None) -> Resolved:
+    """CLI values + the config file (found here unless given) -> Resolved. Raises ConfigError."""
+    from quantlint.facts.tiers import normalise_label, tier
+
+    config_path: str | None = None
+    config_root: str | None = None
+    if file_config is None:
+        loaded = _file_config(values)
+        cfg, config_path, config_root = loaded.values, loaded.path, loaded.root
+    else:
+        cfg = file_config
+    source = config_path or "--config"
+    selection = _selection(values, cfg)
+    _check_selectors(_split(values.select) + _split(values.extend_select) + _split(values.ignore), registry, "the command line")
+    _check_selectors(list(cfg.get("select", [])) + list(cfg.get("extend-select", [])) + list(cfg.get("ignore", [])), registry, source)
+    per_file_ignores: dict[str, list[str]] = {}
+    for pattern, selectors in cfg.get("per-file-ignores", {}).items():
+        _check_selectors(list(selectors), registry, f"{source} [per-file-ignores] {pattern!r}")
+        per_file_ignores[pattern] = list(selectors)
+    severity_overrides, rule_options = _rule_settings(cfg, registry, source)
+
+    settings = LintSettings(rule_options=rule_options)
     profile = values.profile or cfg.get("profile")
     if profile:
         if profile not in PROFILES:
@@ -153,13 +254,15 @@ def resolve(values: CliValues, registry: Registry, file_config: dict[str, Any] |
     runtime = values.runtime or cfg.get("runtime")
     if runtime and runtime not in RUNTIMES:
         raise ConfigError(f"unknown runtime {runtime!r}; choose from {', '.join(RUNTIMES)}")
+    memory = values.memory or cfg.get("memory")
+    from_cli = any((values.runtime, values.ctx_size, values.cache_type_k, values.cache_type_v, values.memory))
     settings.plan = RuntimePlan(
         runtime=runtime,
-        ctx_size=values.ctx_size,
-        cache_type_k=check_cache_type(values.cache_type_k, "--cache-type-k"),
-        cache_type_v=check_cache_type(values.cache_type_v, "--cache-type-v"),
-        memory_bytes=parse_memory(values.memory) if values.memory else [],
-        source="command-line options",
+        ctx_size=values.ctx_size or cfg.get("ctx-size"),
+        cache_type_k=check_cache_type(values.cache_type_k or cfg.get("cache-type-k"), "--cache-type-k"),
+        cache_type_v=check_cache_type(values.cache_type_v or cfg.get("cache-type-v"), "--cache-type-v"),
+        memory_bytes=parse_memory(memory) if memory else [],
+        source="command-line options" if from_cli or not config_path else f"config file {config_path}",
     )
     settings.expect = values.expect
     settings.card_path = values.card
@@ -173,7 +276,10 @@ def resolve(values: CliValues, registry: Registry, file_config: dict[str, Any] |
         raise ConfigError(f"fail-on must be error, warning or info, not {fail_on!r}")
     return Resolved(
         paths=values.paths, settings=settings, selection=selection, output_format=output_format,
+        severity_overrides=severity_overrides, per_file_ignores=per_file_ignores,
         output_file=values.output_file, fail_on=fail_on, exit_zero=values.exit_zero,
         statistics=values.statistics, color=values.color, baseline=values.baseline,
         write_baseline=values.write_baseline, lfs_remote=values.lfs_remote,
+        config_path=config_path, config_root=config_root,
+        enabled_rules=[r.code for r in registry.sorted() if selection.enabled(r)],
     )

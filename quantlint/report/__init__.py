@@ -18,6 +18,9 @@ FORMATS: dict[str, str] = {
     "concise": "quantlint.report.text:write_concise",
     "json": "quantlint.report.json_report:write_json",
     "json-lines": "quantlint.report.json_report:write_json_lines",
+    "sarif": "quantlint.report.sarif:write_sarif",
+    "github": "quantlint.report.github:write_github",
+    "statistics": "quantlint.report.statistics:write_statistics",  # --statistics, not an --output-format
 }
 
 
