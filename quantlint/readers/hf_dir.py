@@ -71,7 +71,7 @@ def read_directory(directory: Directory, display: str) -> Model:
         raw = _json(directory, "measurement.json", MEASUREMENT_LIMIT, model, keep=False)
         if isinstance(raw, dict):
             measurement_summary(model, raw)
-            if model.format == "unknown" and not model.problems:
+            if model.format == "unknown" and model.readable:
                 model.format = "exl2"
                 model.quant = "EXL2 measurement only (no weights)"
                 model.quant_source = "measurement.json"
@@ -178,6 +178,8 @@ def _unquantized(model: Model, config: dict[str, Any], files: dict[str, int | No
         model.quant_source = "safetensors dtypes (no quantization config)"
         return m
     if any(p.kind in ("lfs-pointer", "truncated", "corrupt", "unreadable") for p in model.problems):
+        return None
+    if "measurement.json" in files:  # an exllamav2 working folder: read_directory summarises it
         return None
     bins = [f for f in files if f.endswith((".bin", ".pt", ".pth")) and "/" not in f]
     what = "only PyTorch pickle weights (" + ", ".join(sorted(bins)[:3]) + ")" if bins else \
