@@ -182,13 +182,21 @@ def fetch_card_text(repo_id: str, settings: LintSettings | None = None) -> tuple
 
 
 def _fetch_online(repo_id: str) -> tuple[str | None, str | None]:
-    from huggingface_hub import constants, hf_hub_url
-    from huggingface_hub.utils import build_hf_headers, get_session
+    from huggingface_hub import constants, get_token, hf_hub_url
+    from huggingface_hub.utils import get_session
+
+    from quantlint import __version__
 
     endpoint = (os.environ.get("HF_ENDPOINT") or constants.ENDPOINT).rstrip("/")
     url = hf_hub_url(repo_id, CARD_NAME, endpoint=endpoint)
+    # Not build_hf_headers(): unless telemetry is disabled it fetches an "agent harnesses"
+    # registry from huggingface.co to build the user agent, a request the user never asked for.
+    headers = {"user-agent": f"quantlint/{__version__}"}
+    token = get_token()
+    if token:
+        headers["authorization"] = f"Bearer {token}"
     try:
-        response = get_session().get(url, headers=build_hf_headers(library_name="quantlint"), timeout=FETCH_TIMEOUT)
+        response = get_session().get(url, headers=headers, timeout=FETCH_TIMEOUT)
     except Exception as exc:  # offline hook, connection refused, timeout, TLS: a note, not a crash
         return None, f"card of {repo_id} not fetched: {type(exc).__name__}: {exc}"
     status = response.status_code
