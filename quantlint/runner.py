@@ -33,11 +33,15 @@ def lint_one(target: Target, resolved: Resolved, registry: Registry) -> TargetRe
     except TargetFailed as exc:  # a remote target that could not be fetched: an error, not a finding
         return TargetResult(target=target.display, model=None, error=str(exc))
     remote = _lfs_remote_target(target, model, resolved)
+    display = target.display if remote is None else f"{target.display} ({remote.display})"
     if remote is not None:
-        model = read_target(remote, resolved.settings)
+        try:
+            model = read_target(remote, resolved.settings)
+        except TargetFailed as exc:  # keep the pointer's QL903 and say why the remote read failed
+            sys.stderr.write(f"quantlint: --lfs-remote: {remote.display}: {exc}\n")
+            display = target.display
     enrich(model, resolved.settings)
     findings = lint_model(model, registry, resolved.selection, resolved.settings, resolved.severity_overrides)
-    display = target.display if remote is None else f"{target.display} ({remote.display})"
     return TargetResult(target=display, model=model, findings=findings)
 
 
@@ -53,17 +57,17 @@ def _lfs_remote_target(target: Target, model, resolved: Resolved) -> Target | No
     """An LFS pointer in a clone of ORG/REPO -> the published file `ORG/REPO:<path in repo>`."""
     if not resolved.lfs_remote or model is None or model.format != "lfs-pointer" or target.kind != "file":
         return None
-    try:
-        import quantlint.remote  # noqa: F401  (issue 6: remote targets)
-    except ImportError:
-        return None
     local = Path(target.path).resolve()
     root = _git_root(local.parent) or Path(os.getcwd()).resolve()
     try:
         inside = local.relative_to(root).as_posix()
     except ValueError:
         inside = local.name
-    remote = expand([f"{resolved.lfs_remote}:{inside}"])
+    try:
+        remote = expand([f"{resolved.lfs_remote}:{inside}"], offline=resolved.settings.offline or None)
+    except TargetFailed as exc:
+        sys.stderr.write(f"quantlint: --lfs-remote {resolved.lfs_remote}:{inside}: {exc}\n")
+        return None
     return remote[0] if len(remote) == 1 and remote[0].kind == "remote" else None
 
 
