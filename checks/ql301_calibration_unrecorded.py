@@ -56,8 +56,7 @@ def _domain_note(model: Model, set_key: str | None) -> str:
     domain = (model.domain or {}).get("domain")
     entry = BY_KEY.get(set_key or "")
     if domain in ("code", "multilingual", "math") and (entry is None or entry.domain == GENERAL_ENGLISH):
-        what = entry.label if entry is not None else "that"
-        return f"; if it was {what} ({DOMAIN_LABELS[GENERAL_ENGLISH]}), it does not match this {domain} model"
+        return f"; if so, that is {DOMAIN_LABELS[GENERAL_ENGLISH]} for a {domain} model"
     return ""
 
 
@@ -67,16 +66,17 @@ def _assumed(model: Model, cal: CalibrationFacts | None) -> Iterator[Finding]:
     if cal is not None and cal.kind == "default-assumed":
         dataset, confidence = cal.dataset, cal.confidence
         tool, why = cal.details.get("tool", fmt), cal.details.get("why", "")
+        basis = cal.details.get("basis") or f"{tool}'s default"
         set_key = cal.details.get("known_set")
     elif default is not None:
-        dataset, confidence, tool, why, set_key = default.dataset, default.confidence, default.tool, default.why, default.set_key
+        dataset, confidence, tool, why = default.dataset, default.confidence, default.tool, default.why
+        basis, set_key = default.basis or f"{tool}'s default", default.set_key
     else:
         return
     label = model.quant or fmt.upper()
-    message = (f"{label}: no record of the calibration data; probably {dataset} ({tool}'s default or usual choice), "
-               f"{confidence} confidence")
+    message = f"{label}: no record of the calibration data; probably {dataset} ({basis}), {confidence} confidence"
     message += _domain_note(model, set_key)
-    yield Finding(message=message, hint=FIX + (f" ({why}.)" if why else ""), location=cal.source if cal else None,
+    yield Finding(message=message, hint=FIX + (f" ({why}.)" if why else ""), location=model.quant_source,
                   data={"probable_dataset": dataset, "confidence": confidence, "tool": tool})
 
 

@@ -106,6 +106,8 @@ def _annotate(cal: CalibrationFacts) -> None:
         cal.details.pop(key, None)
     if entry is not None:
         cal.details.update(known_set=entry.key, set_label=entry.label, set_domain=entry.domain)
+        if not cal.dataset:  # the file name is the only name the data has
+            cal.dataset, cal.confidence = entry.label, "medium"
 
 
 # -- step 2: the model card ------------------------------------------------------------------------
@@ -120,12 +122,12 @@ def _tables(text: str) -> list[tuple[list[str], list[list[str]]]]:
     while i < len(lines) - 1:
         if lines[i].lstrip().startswith("|") and re.match(r"^\s*\|?\s*:?-{2,}", lines[i + 1]):
             header = [c.lower() for c in _cells(lines[i])]
-            rows = []
+            rows = [_cells(lines[i])]  # the header as written, first
             j = i + 2
             while j < len(lines) and lines[j].lstrip().startswith("|"):
                 rows.append(_cells(lines[j]))
                 j += 1
-            tables.append((header, rows))
+            tables.append((header, rows))  # rows[0] is the header in its own case
             i = j
         else:
             i += 1
@@ -162,9 +164,10 @@ def card_table_calibration(model: Model, text: str) -> CalibrationFacts | None:
     """TheBloke's branch table: | Branch | Bits | GS | Act Order | Damp % | GPTQ Dataset | ..."""
     for header, rows in _tables(text):
         column = next((i for i, h in enumerate(header) if TABLE_DATASET_HEADER.match(h)), None)
+        written, rows = rows[0], rows[1:]
         if column is None or not rows:
             continue
-        label = next((h for h in header if TABLE_DATASET_HEADER.match(h)), "dataset")
+        label = written[column]
         usable = [r for r in rows if column < len(r) and r[column].strip()]
         if not usable:
             continue
@@ -251,9 +254,9 @@ def assumed_default(model: Model) -> CalibrationFacts | None:
     default = FORMAT_DEFAULTS.get(fmt)
     if default is None or default.dataset is None:
         return None
-    return CalibrationFacts(dataset=default.dataset, source=f"{default.tool} default (nothing recorded)",
+    return CalibrationFacts(dataset=default.dataset, source=f"assumed: {default.basis or default.tool} (nothing recorded)",
                             kind=default.kind, confidence=default.confidence,
-                            details={"tool": default.tool, "why": default.why})
+                            details={"tool": default.tool, "basis": default.basis, "why": default.why})
 
 
 def _merge_card(model: Model, card: CalibrationFacts) -> None:
@@ -310,7 +313,7 @@ def describe(cal: CalibrationFacts) -> str:
     if domain:
         text += f" ({domain})"
     text += f"  [{cal.kind}, {cal.confidence} confidence, from {cal.source}]"
-    counts = [f"{k.replace('_', ' ')} {cal.details[k]:,}" for k in ("chunks_count", "entries_count", "rows", "samples")
+    counts = [f"{k.replace('_', ' ')} {cal.details[k]:,}" for k in ("chunks_count", "entries_count", "rows", "samples", "total_chars")
               if isinstance(cal.details.get(k), int) and not isinstance(cal.details.get(k), bool)]
     if counts:
         text += "; " + ", ".join(counts)

@@ -193,6 +193,7 @@ class FormatDefault:
     tool: str
     why: str
     confidence: str  # high | medium | low
+    basis: str = ""  # how the message names it: "AutoAWQ's default"
     kind: str = "default-assumed"  # or "built-in" when the tool has no other choice
 
 
@@ -200,23 +201,27 @@ FORMAT_DEFAULTS: dict[str, FormatDefault] = {
     "awq": FormatDefault(
         "pileval", "pileval", "AutoAWQ",
         "AutoAWQ's quantize() defaults to calib_data='pileval' (mit-han-lab/pile-val-backup) and saves no record "
-        "(formats.md §3.1); uploaders often passed other data (TheBloke used wikitext)", "medium"),
+        "(formats.md §3.1); uploaders often passed other data (TheBloke used wikitext)", "medium",
+        basis="AutoAWQ's default"),
     "gptq": FormatDefault(
         "c4 or wikitext", None, "AutoGPTQ / GPTQModel / GPTQ-for-LLaMa",
         "AutoGPTQ, GPTQModel and GPTQ-for-LLaMa save no record and have no built-in default; c4 and wikitext "
-        "were the usual choices (formats.md §4.1, §4.4)", "low"),
+        "were the usual choices (formats.md §4.1, §4.4)", "low",
+        basis="the usual choice; AutoGPTQ, GPTQModel and GPTQ-for-LLaMa have no default"),
     "auto-round": FormatDefault(
         "NeelNanda/pile-10k", "pile-10k", "auto-round",
         "auto-round strips its default dataset NeelNanda/pile-10k from the config (v0.6-v0.9) and records none "
-        "since v0.10 (formats.md §5.3)", "medium"),
+        "since v0.10 (formats.md §5.3)", "medium",
+        basis="auto-round's default"),
     "exl2": FormatDefault(
         "(default)", "exllamav2-default", "ExLlamaV2",
         "EXL2 quants made without -cf (or before v0.0.16) carry no quantization_config; quants since late 2023 "
-        "nearly all use the built-in mix (formats.md §1.1, hf-hub.md §8)", "medium"),
+        "nearly all use the built-in mix (formats.md §1.1, hf-hub.md §8)", "medium",
+        basis="ExLlamaV2's built-in mix"),
     "exl3": FormatDefault(
         "(built-in)", "exllamav3-default", "ExLlamaV3",
         "ExLlamaV3's converter has no custom-dataset option: always its built-in mix (formats.md §2.1)", "high",
-        kind="built-in"),
+        basis="ExLlamaV3's only choice", kind="built-in"),
     "gguf": FormatDefault(
         None, None, "llama.cpp imatrix",
         "llama-quantize records the imatrix file, but the dataset only when the imatrix has one (gguf-facts.md §5.4)",
@@ -243,7 +248,7 @@ def _build_index() -> tuple[dict[str, CalibrationSet], list[tuple[str, Calibrati
     prefixes: list[tuple[str, CalibrationSet]] = []
     urls: list[tuple[str, CalibrationSet]] = []
     for entry in CALIBRATION_SETS:
-        for name in (entry.key, *entry.names):
+        for name in (entry.key, entry.label, *entry.names):
             names.setdefault(normalise(name), entry)
         prefixes.extend((normalise(p), entry) for p in entry.prefixes)
         urls.extend((u.lower(), entry) for u in entry.urls)
