@@ -39,7 +39,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from quantlint.facts.datasets import BY_KEY, CALIBRATED_FORMATS, DOMAIN_LABELS, FORMAT_DEFAULTS, GENERAL_ENGLISH
 from quantlint.findings import Finding
 from quantlint.model import CalibrationFacts, Model
 from quantlint.settings import CheckContext
@@ -53,6 +52,8 @@ FIX = ("Check the model card or ask the uploader which data was used; for code, 
 
 
 def _domain_note(model: Model, set_key: str | None) -> str:
+    from quantlint.facts.datasets import BY_KEY, DOMAIN_LABELS, GENERAL_ENGLISH
+
     domain = (model.domain or {}).get("domain")
     entry = BY_KEY.get(set_key or "")
     if domain in ("code", "multilingual", "math") and (entry is None or entry.domain == GENERAL_ENGLISH):
@@ -61,6 +62,8 @@ def _domain_note(model: Model, set_key: str | None) -> str:
 
 
 def _assumed(model: Model, cal: CalibrationFacts | None) -> Iterator[Finding]:
+    from quantlint.facts.datasets import FORMAT_DEFAULTS
+
     fmt = model.format
     default = FORMAT_DEFAULTS.get(fmt)
     if cal is not None and cal.kind == "default-assumed":
@@ -100,6 +103,8 @@ def check(model: Model, ctx: CheckContext) -> Iterator[Finding]:
         if model.imatrix:
             yield from _imatrix(model, cal)
         return
+    from quantlint.facts.datasets import CALIBRATED_FORMATS  # here, not at import: GGUF lints stay fast
+
     if model.format not in CALIBRATED_FORMATS:
         return
     if cal is not None and cal.kind in ("recorded", "built-in") and cal.dataset:

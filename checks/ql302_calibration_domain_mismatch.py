@@ -45,10 +45,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from quantlint.facts.datasets import BY_KEY, DOMAIN_LABELS, GENERAL_ENGLISH, CalibrationSet, lookup
+from typing import TYPE_CHECKING
+
 from quantlint.findings import Finding
 from quantlint.model import Model
 from quantlint.settings import CheckContext
+
+if TYPE_CHECKING:
+    from quantlint.facts.datasets import CalibrationSet
 
 CODE = "QL302"
 NAME = "calibration-domain-mismatch"
@@ -66,6 +70,8 @@ RELEVANT = {
 
 
 def _known_set(model: Model) -> CalibrationSet | None:
+    from quantlint.facts.datasets import BY_KEY, lookup
+
     cal = model.calibration
     if cal is None:
         return None
@@ -94,6 +100,8 @@ def check(model: Model, ctx: CheckContext) -> Iterator[Finding]:
     cal = model.calibration
     if cal is None or cal.kind == "default-assumed":
         return
+    from quantlint.facts.datasets import DOMAIN_LABELS, GENERAL_ENGLISH
+
     entry = _known_set(model)
     if entry is None or entry.domain != GENERAL_ENGLISH:
         return

@@ -20,11 +20,16 @@ The matched set (facts/datasets.py) and its domain go into calibration.details.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from quantlint.facts.datasets import FORMAT_DEFAULTS, CalibrationSet, find_in_text, lookup
 from quantlint.model import CalibrationFacts, Model
 from quantlint.settings import LintSettings
+
+if TYPE_CHECKING:
+    from quantlint.facts.datasets import CalibrationSet
+
+# quantlint.facts.datasets is imported inside the functions that match names: a plain GGUF
+# without imatrix or card never needs it, and `quantlint model.gguf` must stay fast.
 
 MAX_DATASET_CHARS = 120  # longer "names" are calibration text pasted into the config
 COUNT_KEYS = ("entries_count", "chunks_count", "rows", "length", "cols", "nsamples", "seqlen", "samples")
@@ -97,6 +102,8 @@ def _tidy(cal: CalibrationFacts) -> None:
 
 
 def _annotate(cal: CalibrationFacts) -> None:
+    from quantlint.facts.datasets import lookup
+
     entry = lookup(cal.dataset) if cal.dataset else None
     if entry is None and not cal.dataset and isinstance(cal.details.get("file"), str):
         entry = lookup(cal.details["file"])  # imatrix_unsloth.gguf names the set through the file
@@ -209,6 +216,8 @@ def card_command_calibration(model: Model, text: str) -> CalibrationFacts | None
 
 def card_note_calibration(model: Model, text: str) -> CalibrationFacts | None:
     """A sentence naming the calibration or imatrix data (bartowski, EXL2 cards)."""
+    from quantlint.facts.datasets import find_in_text, lookup
+
     for line in text.splitlines():
         lowered = line.lower()
         if "imatrix" in lowered and not any(w in lowered for w in ("dataset", "data", "calibration", " -f ")):
@@ -250,6 +259,8 @@ def _auto_round_provider(model: Model) -> bool:
 
 
 def assumed_default(model: Model) -> CalibrationFacts | None:
+    from quantlint.facts.datasets import FORMAT_DEFAULTS
+
     fmt = "auto-round" if model.format == "awq" and _auto_round_provider(model) else model.format
     default = FORMAT_DEFAULTS.get(fmt)
     if default is None or default.dataset is None:
@@ -281,7 +292,7 @@ def enrich_calibration(model: Model, settings: LintSettings) -> None:
             _tidy(card)
             _merge_card(model, card)
     cal = model.calibration
-    if cal is None or (not cal.dataset and model.format != "gguf"):
+    if model.format != "gguf" and (cal is None or not cal.dataset):  # a GGUF's data is never assumed
         default = assumed_default(model)
         if default is not None:
             if cal is not None:  # keep what was recorded (EXL3 rows/cols) next to the assumption
