@@ -307,3 +307,23 @@ def test_pick_cli_table_and_json(quant_dir):
 def test_inspect_shows_the_memory_section(small):
     proc = run_cli("inspect", "--color", "never", str(small))
     assert "memory estimate" in proc.stdout and "leaves out" in proc.stdout
+
+
+@pytest.mark.network_standin
+def test_pick_reads_a_hub_repo(quant_dir):
+    from quantlint.runtime.pick import read_models
+    from tests.hubstandin import HubStandIn
+
+    local = {m.quant: m for m in read_models([str(quant_dir)])}
+    budget = estimate_memory(local["Q5_K_M"], RuntimePlan(ctx_size=4096)).total_bytes
+    stand_in = HubStandIn()
+    stand_in.add_repo("org/Tiny-GGUF", {p.name: p for p in sorted(quant_dir.iterdir())})
+    stand_in.start()
+    try:
+        env = {"HF_ENDPOINT": stand_in.url, "HF_HUB_OFFLINE": "0", "HF_TOKEN": ""}
+        proc = run_cli("pick", "org/Tiny-GGUF", "--memory", str(budget), "--ctx", "4096", "--json", env=env)
+    finally:
+        stand_in.stop()
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["chosen"] == "org/Tiny-GGUF:tiny-Q5_K_M.gguf" and len(doc["candidates"]) == len(QUANTS)

@@ -74,6 +74,7 @@ def pick_command(
     floor: Optional[str] = typer.Option(None, "--floor", help="Quality floor (default Q4_K_M)."),
     profile: Optional[str] = typer.Option(None, "--profile", help="default, or high-stakes (floor Q5_K_M)."),
     runtime: Optional[str] = typer.Option(None, "--runtime", help="llama.cpp (default) or ollama: sets the default context."),
+    offline: bool = typer.Option(False, "--offline", envvar="HF_HUB_OFFLINE", help="Hub repos come from the local Hugging Face cache."),
     as_json: bool = typer.Option(False, "--json", help="Print the candidates and the choice as JSON."),
 ) -> None:
     """The best quant that fits a memory budget: the highest tier that passes the quality rules.
@@ -85,7 +86,8 @@ def pick_command(
     from quantlint.runtime.pick import rank, read_models, write_table
 
     values = CliValues(paths=paths, floor=floor, profile=profile, ctx_size=ctx_size, cache_type_k=cache_type_k,
-                       cache_type_v=cache_type_v, memory=memory, runtime=runtime)
+                       cache_type_v=cache_type_v, memory=memory, runtime=runtime,
+                       offline=bool(offline))
     try:
         settings = resolve(values, load_registry()).settings
     except ConfigError as exc:
@@ -94,7 +96,10 @@ def pick_command(
     if not settings.plan.memory_bytes:
         _err("--memory needs a size, e.g. 24GiB")
         raise typer.Exit(2)
-    models = read_models(paths, settings)
+    errors: list[str] = []
+    models = read_models(paths, settings, errors)
+    for error in errors:
+        _err(error)
     if not models:
         _err(f"no model found in {', '.join(paths)}")
         raise typer.Exit(2)

@@ -120,13 +120,28 @@ def _why(c: Candidate, result: PickResult) -> str:
     return f"fits, but {chosen.quant if chosen else '?'} is a higher tier that also fits"
 
 
-def read_models(paths: list[str], settings: LintSettings | None = None) -> list[Model]:
-    """Every model under the given paths (a folder of GGUFs, split sets grouped; remote repos
-    once quantlint.remote expands them). Headers only."""
+def read_models(paths: list[str], settings: LintSettings | None = None,
+                errors: list[str] | None = None) -> list[Model]:
+    """Every model under the given paths: a folder of GGUFs (split sets grouped), or a Hub repo
+    (org/repo, hf://...) through quantlint.remote. Headers only. Targets that cannot be read
+    (missing, network) go to `errors` instead."""
     from quantlint.lint import read_target
+    from quantlint.remote import TargetFailed
     from quantlint.targets import expand
 
-    return [read_target(t, settings) for t in expand(paths) if t.kind != "missing"]
+    offline = True if settings is not None and settings.offline else None
+    models: list[Model] = []
+    for target in expand(paths, offline=offline):
+        if target.kind == "missing":
+            if errors is not None:
+                errors.append(f"{target.display}: no such file, folder or repo")
+            continue
+        try:
+            models.append(read_target(target, settings))
+        except TargetFailed as exc:
+            if errors is not None:
+                errors.append(str(exc))
+    return models
 
 
 def write_table(result: PickResult, stream: TextIO) -> None:
