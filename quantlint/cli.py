@@ -126,3 +126,4 @@ def main() -> None:
 from quantlint.commands import check as _check  # noqa: E402,F401
 from quantlint.commands import info as _info  # noqa: E402,F401
 from quantlint.commands import runtime as _runtime  # noqa: E402,F401
+from quantlint.commands import scan as _scan  # noqa: E402,F401

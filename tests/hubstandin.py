@@ -73,6 +73,8 @@ class HubStandIn:
         self.log: list[Request] = []
         self._attempts: dict[str, int] = {}
         self._lock = threading.Lock()
+        self.in_flight = 0
+        self.max_in_flight = 0  # most requests served at once: proof that a client overlapped them
         self._server: ThreadingHTTPServer | None = None
 
     # -- setup --------------------------------------------------------------------------------
@@ -103,6 +105,7 @@ class HubStandIn:
         with self._lock:
             self.log.clear()
             self._attempts.clear()
+            self.max_in_flight = 0
 
     # -- what happened ------------------------------------------------------------------------
     def requests(self, contains: str = "", ranged: bool | None = None) -> list[Request]:
@@ -150,6 +153,9 @@ class _Handler(BaseHTTPRequestHandler):
         auth = self.headers.get("Authorization")
         req = Request(method, unquote(parts.path), parts.query, self.headers.get("Range"),
                       auth=bool(hub.token) and auth == f"Bearer {hub.token}", auth_header=auth is not None)
+        with hub._lock:
+            hub.in_flight += 1
+            hub.max_in_flight = max(hub.max_in_flight, hub.in_flight)
         if hub.latency:
             time.sleep(hub.latency)
         req.fault = hub._fault_for(req)
@@ -164,6 +170,8 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 self._route(req, parts.query)
         finally:
+            with hub._lock:
+                hub.in_flight -= 1
             hub._record(req)
 
     def _route(self, req: Request, query: str) -> None:

@@ -201,8 +201,8 @@ class RemoteFileSource:
         try:
             for chunk in response.iter_bytes():
                 chunks += chunk
-                if len(chunks) >= expected:
-                    break  # never read past what was asked, whatever the server sends
+                if len(chunks) > expected:
+                    break  # more than asked for: never read on, whatever the server sends
         except (httpx.TransportError, httpx.StreamError) as exc:
             raise _Retry(f"connection broke after {len(chunks):,} bytes ({type(exc).__name__})") from None
         return bytes(chunks[:expected])
