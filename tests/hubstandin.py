@@ -43,6 +43,7 @@ class Request:
     auth: bool = False  # the expected token came with it
     auth_header: bool = False  # any Authorization header came with it
     fault: str | None = None
+    time: float = field(default_factory=time.monotonic)  # when it arrived
 
 
 @dataclass
@@ -336,3 +337,19 @@ def main() -> None:  # pragma: no cover - a manual / benchmark entry point
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+def client_env(hub: HubStandIn, home: Path, token: str | None = None) -> dict[str, str]:
+    """Environment for a quantlint process that talks to `hub` (never the real Hub): fast
+    retries, a private HF_HOME and scan cache, no telemetry request."""
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith(("HF_", "HUGGING_FACE_", "QUANTLINT_")) and key not in ("CI", "PRE_COMMIT")}
+    env.update({
+        "HF_ENDPOINT": hub.url, "HF_HUB_DISABLE_TELEMETRY": "1", "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+        "HF_HOME": str(home / "hf-home"), "QUANTLINT_CACHE_DIR": str(home / "quantlint-cache"),
+        "QUANTLINT_HTTP_BACKOFF": "0.01", "QUANTLINT_HTTP_MAX_WAIT": "0.05", "QUANTLINT_HTTP_RETRIES": "3",
+        "NO_COLOR": "1",
+    })
+    if token:
+        env["HF_TOKEN"] = token
+    return env
