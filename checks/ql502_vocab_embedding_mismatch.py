@@ -1,0 +1,74 @@
+"""More tokens in the vocabulary than rows in the token embedding or the output head.
+
+## What it does
+Compares the number of tokens (`tokenizer.ggml.tokens`) with the rows of `token_embd.weight`
+and `output.weight` (GGUF stores shapes in ggml order, so rows are the second dimension), and
+for Hugging Face checkpoints with the rows of `model.embed_tokens.weight` / `lm_head.weight`.
+It reports a vocabulary **larger** than either matrix. A smaller vocabulary is padding (models
+round their embedding up to a multiple of 64 or 128) and is not reported.
+
+## Why is this bad?
+A token id past the last row has no embedding: the runtime reads outside the tensor, or
+refuses the file. llama.cpp creates both tensors with the shape {n_embd, n_vocab} taken from
+the token count and checks it exactly (src/llama-model-loader.cpp @0c1e57098: "tensor
+'token_embd.weight' has wrong shape"), so such a GGUF does not load there; runtimes that do not
+check the shape emit garbage for the ids past the end. It happens when tokens are added to a
+tokenizer (new special tokens for a fine-tune) without resizing the model. Note: llama.cpp
+checks the shape exactly in both directions, so a padded GGUF (fewer tokens than rows) fails
+its load too unless the converter padded the vocabulary as well (convert_hf_to_gguf.py does,
+with [PAD] tokens); this rule follows the format-neutral view that padding is harmless and
+leaves that case to the runtime's own error.
+
+## Example
+512 tokens against a `token_embd.weight` of shape (256, 400): tokens 400-511 have no row.
+
+## How to fix
+Use a conversion made after the embedding was resized to the tokenizer
+(`model.resize_token_embeddings(len(tokenizer))` in transformers), or the tokenizer that
+belongs to these weights.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from quantlint.findings import Finding
+from quantlint.model import Model, TensorRecord
+from quantlint.settings import CheckContext
+
+CODE = "QL502"
+NAME = "vocab-embedding-mismatch"
+SEVERITY = "error"
+
+# tensor name -> (what it is, index of the vocabulary dimension in the stored shape)
+GGUF_MATRICES = {"token_embd.weight": ("token embedding", 1), "output.weight": ("output head", 1)}
+HF_MATRICES = {"model.embed_tokens.weight": ("token embedding", 0), "lm_head.weight": ("output head", 0),
+               "transformer.wte.weight": ("token embedding", 0)}
+
+
+def _rows(t: TensorRecord, axis: int) -> int | None:
+    if len(t.shape) != 2:
+        return None
+    return t.shape[axis]
+
+
+def check(model: Model, ctx: CheckContext) -> Iterator[Finding]:
+    n_tokens = model.tokenizer.vocab_size
+    if not n_tokens:
+        return
+    matrices = GGUF_MATRICES if model.format == "gguf" else HF_MATRICES
+    for t in model.tensors:
+        spec = matrices.get(t.name)
+        if spec is None:
+            continue
+        what, axis = spec
+        rows = _rows(t, axis)
+        if rows is None or n_tokens <= rows:
+            continue
+        yield Finding(
+            message=(f"{n_tokens:,} tokens but {t.name} has {rows:,} rows: token ids {rows:,}-{n_tokens - 1:,} "
+                     f"have no {what} row"),
+            hint=("The tokenizer gained tokens the weights were never resized for; use the tokenizer that belongs "
+                  "to these weights, or a conversion made after resizing the embedding."),
+            location=t.name, offset=t.info_offset,
+            data={"tokens": n_tokens, "rows": rows, "tensor": t.name, "shape": list(t.shape)})

@@ -1,0 +1,249 @@
+"""What quantlint looks for in a chat template: the one table, with the reason for each entry.
+
+Sources:
+- CVE-2024-34359 / GHSA-56xg-wfcc-g829 (llama-cpp-python 0.2.30-0.2.71 rendered GGUF chat
+  templates in an unsandboxed jinja2.Environment; the PoC walks
+  ().__class__.__base__.__subclasses__() to __builtins__['__import__']('os').popen(...)), see
+  ../shared/reference/quality-evidence.md §7; SGLang CVE-2026-5760 is the same bug class.
+- jinja2's own sandbox (jinja2/sandbox.py): it refuses attributes starting with "_" and the
+  internal attributes of functions, frames, generators and code objects (UNSAFE_*_ATTRIBUTES);
+  the template globals every Environment defines (jinja2/defaults.py DEFAULT_NAMESPACE: range,
+  dict, lipsum, cycler, joiner, namespace) and `self` (TemplateReference); Flask adds config,
+  request, session, g, url_for, get_flashed_messages. Jinja2 < 3.1.5 also had a sandbox
+  breakout through an indirect str.format reference (CVE-2024-56326): a sandbox alone is not
+  enough on old installs, which is why the format/attr constructs are listed.
+- The peers' rule sets (../shared/reference/peers.md): c4nary TPL000-032 (dunder access,
+  gadgets, |attr, string reconstruction, content-gated injection, date logic bombs,
+  invisible/bidi code points, include/import), glyphhound GH-S001-S004; pillar's miss of
+  os.popen/__subclasses__ shows that substring lists of "eval(" and "subprocess.Popen" are not
+  enough.
+- Role/control token shapes: the chat templates shipped in llama.cpp's vocab files
+  (gguf-facts.md §8: command-r, phi-3, qwen2, qwen35, gemma-4) and the families' published
+  templates (Llama 3 <|start_header_id|>, ChatML <|im_start|>, Gemma <start_of_turn>,
+  Mistral [INST], Phi-3 <|user|>, DeepSeek <｜User｜>).
+"""
+
+from __future__ import annotations
+
+import re
+
+# -- QL601: reaching Python internals ----------------------------------------------------------
+DUNDER = re.compile(r"^__[A-Za-z0-9_]+__$")
+DUNDER_INSIDE = re.compile(r"__[A-Za-z][A-Za-z0-9_]*__")
+
+# Names that are objects in every jinja2 render (or in Flask's), whose attributes lead to
+# Python functions and from there to __globals__ / __builtins__. Calling cycler/joiner/
+# namespace is normal in chat templates (Llama 3.1 and Qwen2.5 use namespace()); reaching
+# *through* them (an attribute or item of the bare name) is what the SSTI chains do.
+GADGET_NAMES: dict[str, str] = {
+    "cycler": "jinja2 global class; cycler.__init__.__globals__ reaches the jinja2.utils module and its os import",
+    "joiner": "jinja2 global class; joiner.__init__.__globals__ is the same route as cycler",
+    "namespace": "jinja2 global class; namespace.__init__.__globals__ is the same route as cycler",
+    "lipsum": "jinja2 global function; lipsum.__globals__ holds the module globals (os among them)",
+    "range": "builtin exposed as a jinja2 global; range.__class__ / __self__ lead to builtins",
+    "dict": "builtin exposed as a jinja2 global; dict.__class__ leads to type and its subclasses",
+    "self": "the TemplateReference; self._TemplateReference__context exposes the render context",
+    "config": "Flask's config object: the classic Flask SSTI entry (config.__class__.__init__.__globals__)",
+    "request": "Flask's request object: request.application.__globals__ reaches builtins",
+    "session": "Flask's session object, another Flask SSTI entry",
+    "g": "Flask's app-context globals object",
+    "url_for": "Flask function; url_for.__globals__ holds current_app and os",
+    "get_flashed_messages": "Flask function; its __globals__ is the same route as url_for",
+}
+
+# Bare names that no chat template context defines: a template naming them probes for a runtime
+# that leaks Python builtins into the context.
+DANGEROUS_NAMES: dict[str, str] = {
+    "os": "the os module: popen/system run shell commands",
+    "subprocess": "the subprocess module runs programs",
+    "sys": "the sys module reaches every loaded module (sys.modules)",
+    "builtins": "the builtins module holds __import__, eval, exec, open",
+    "__builtins__": "the builtins of a function's globals: __import__, eval, exec, open",
+    "__import__": "imports any module by name",
+    "importlib": "imports any module by name",
+    "eval": "evaluates Python source",
+    "exec": "executes Python source",
+    "compile": "compiles Python source for eval/exec",
+    "open": "opens files on the host",
+    "getattr": "reaches any attribute by a computed name, past the sandbox's name checks",
+    "globals": "returns a module's global namespace",
+    "locals": "returns the caller's local namespace",
+    "popen": "runs a shell command",
+    "system": "runs a shell command",
+}
+
+# Attribute or item names on any object that lead to code execution or Python internals.
+DANGEROUS_ATTRIBUTES: dict[str, str] = {
+    "popen": "os.popen runs a shell command (the CVE-2024-34359 PoC's sink)",
+    "system": "os.system runs a shell command",
+    "Popen": "subprocess.Popen runs a program",
+    "check_output": "subprocess.check_output runs a program",
+    "getoutput": "subprocess.getoutput runs a shell command",
+    "run": "subprocess.run runs a program (only with an os/subprocess/builtins base)",
+    "spawnv": "os.spawnv starts a program",
+    "execv": "os.execv replaces the process",
+    "import_module": "importlib.import_module imports any module",
+    "os": "the os module reached as an attribute or item (e.g. __globals__['os'])",
+    "subprocess": "the subprocess module reached as an attribute or item",
+    "sys": "the sys module reached as an attribute or item",
+    "builtins": "the builtins module reached as an attribute or item",
+    "modules": "sys.modules: every loaded module",
+    "mro": "type.mro(): the class hierarchy, the way to object.__subclasses__",
+    "f_globals": "frame globals (jinja2 sandbox UNSAFE_FRAME_ATTRIBUTES)",
+    "f_locals": "frame locals",
+    "f_back": "the calling frame",
+    "f_builtins": "frame builtins",
+    "gi_frame": "a generator's frame (jinja2 sandbox UNSAFE_GENERATOR_ATTRIBUTES)",
+    "gi_code": "a generator's code object",
+    "cr_frame": "a coroutine's frame",
+    "ag_frame": "an async generator's frame",
+    "tb_frame": "a traceback's frame",
+    "func_globals": "Python 2 spelling of __globals__ (jinja2 sandbox UNSAFE_FUNCTION_ATTRIBUTES)",
+    "func_code": "Python 2 spelling of __code__",
+    "im_func": "Python 2 bound-method internals",
+    "co_code": "a code object's bytecode",
+}
+# "run" is too common a word to flag on any base; it counts only after one of these.
+MODULE_LIKE_ATTRIBUTES = frozenset({"run"})
+MODULE_NAMES = frozenset({"os", "subprocess", "sys", "builtins", "__builtins__", "importlib"})
+
+# Tags that load other templates: a chat template is one self-contained string, and a loader
+# pointed at the file system or a URL is a way out of it.
+TEMPLATE_LOADING_TAGS: dict[str, str] = {
+    "Include": "{% include %} loads another template by name",
+    "Import": "{% import %} loads another template's macros",
+    "FromImport": "{% from ... import %} loads another template's macros",
+    "Extends": "{% extends %} renders inside another template",
+}
+
+# Filters that read attributes by a name given as data (past the parser's attribute syntax).
+ATTRIBUTE_FILTERS: dict[str, str] = {
+    "attr": "|attr(name) reads any attribute by a computed name; the usual way to smuggle a dunder",
+    "map": "|map(attribute=name) reads an attribute of every item",
+    "selectattr": "|selectattr(name) reads an attribute of every item",
+    "rejectattr": "|rejectattr(name) reads an attribute of every item",
+    "sort": "|sort(attribute=name) reads an attribute of every item",
+    "groupby": "|groupby(name) reads an attribute of every item",
+    "sum": "|sum(attribute=name) reads an attribute of every item",
+    "unique": "|unique(attribute=name) reads an attribute of every item",
+    "min": "|min(attribute=name) reads an attribute of every item",
+    "max": "|max(attribute=name) reads an attribute of every item",
+}
+
+# -- QL602: constructs no legitimate chat template needs ---------------------------------------
+# Invisible and bidirectional code points: text a reviewer cannot see, or that reorders what
+# they see (Trojan Source, CVE-2021-42574). (start, end inclusive, label)
+INVISIBLE_RANGES: list[tuple[int, int, str]] = [
+    (0x00AD, 0x00AD, "soft hyphen (invisible)"),
+    (0x034F, 0x034F, "combining grapheme joiner (invisible)"),
+    (0x061C, 0x061C, "Arabic letter mark (bidi)"),
+    (0x115F, 0x1160, "Hangul filler (invisible)"),
+    (0x180E, 0x180E, "Mongolian vowel separator (invisible)"),
+    (0x200B, 0x200F, "zero-width space/joiner or LTR/RTL mark"),
+    (0x202A, 0x202E, "bidi embedding/override (Trojan Source)"),
+    (0x2060, 0x2064, "word joiner or invisible operator"),
+    (0x2066, 0x2069, "bidi isolate (Trojan Source)"),
+    (0x206A, 0x206F, "deprecated format character (invisible)"),
+    (0x3164, 0x3164, "Hangul filler (invisible)"),
+    (0xFEFF, 0xFEFF, "zero-width no-break space / BOM"),
+    (0xFFA0, 0xFFA0, "halfwidth Hangul filler (invisible)"),
+    (0xE0000, 0xE007F, "Unicode tag character (invisible ASCII smuggling)"),
+]
+INVISIBLE_CHARS = re.compile("[" + "".join(
+    f"\\U{start:08x}" + (f"-\\U{end:08x}" if end != start else "") for start, end, _ in INVISIBLE_RANGES) + "]")
+
+# Strings that look like a network endpoint or a shell command: a chat template formats
+# messages; it never needs to name a host or run a program.
+# (Patterns start with a literal or a character class, never with \b or a lookbehind, so the
+# regex engine can skip ahead: a 1 MB template scans in milliseconds. Word boundaries are
+# checked on the match by the analysis.)
+NETWORK_PATTERNS: dict[str, tuple[re.Pattern[str], str]] = {
+    "url": (re.compile(r"(?:https?|ftp|wss?|file|HTTPS?|FTP|WSS?|FILE|Https?)://[^\s'\"<>{}]+"),
+            "a URL: a template has no reason to name a host, and a runtime that fetches or a model told to visit it leaks data"),
+    # Found from its first dot (a literal the engine can search for fast); the first octet and
+    # the port are taken around the match by ipv4_around().
+    "ipv4": (re.compile(r"\.\d{1,3}\.\d{1,3}\.\d{1,3}"), "an IPv4 address"),
+    # Found from the option dash (" -"), then the command word before it is checked; /bin/sh directly.
+    "shell": (re.compile(r"[ \t]-{1,2}[A-Za-z]|/bin/(?:ba)?sh"), "a shell command line"),
+}
+SHELL_COMMANDS = re.compile(r"(?:^|[^\w.-])(?:curl|wget|ncat|nc|bash|sh|powershell|rm)[ \t]*$")
+# Candidates examined per pattern and template: a template made of "1.2.3.4.5..." cannot make
+# the scan slow.
+MAX_SCAN_CANDIDATES = 4096
+
+
+def ipv4_around(source: str, start: int, end: int) -> tuple[int, int, str] | None:
+    """Complete a ".b.c.d" match to "a.b.c.d[:port]" and validate it; None if it is no address."""
+    first = start
+    while first > 0 and start - first < 3 and source[first - 1].isdigit():
+        first -= 1
+    if first == start:
+        return None
+    stop = end
+    port = re.match(r":\d{2,5}", source[end:end + 6])
+    if port:
+        stop = end + port.end()
+    host = source[first:end]
+    if not all(part and len(part) <= 3 and int(part) <= 255 for part in host.split(".")):
+        return None
+    return first, stop, source[first:stop]
+
+
+# A single literal longer than this is a payload rather than a prompt (the longest literal in
+# the Command-R tool_use template shipped with llama.cpp is about 600 characters; Llama 3.1's
+# built-in tool preamble is under 1,000).
+MAX_LITERAL_CHARS = 8192
+# The work quantlint spends on one template. jinja2's lexer and parser cost about 140 us per tag
+# (3.5 s for 1 MB of dense ChatML tags on the dev machine) and the AST needs memory in
+# proportion; the largest real chat templates we know (Gemma 4's, shipped in llama.cpp's vocab
+# files) have 256 tags in 12 KB. Beyond these caps a template gets a text scan only, and a
+# QL602 finding that says so.
+MAX_PARSE_CHARS = 1 << 20
+MAX_PARSE_TAGS = 2048
+# Base64-looking runs: encoded payloads hide instructions from a reader.
+BASE64_RUN = re.compile(r"[A-Za-z0-9+/]{200,}={0,2}")
+
+# Conditions on message content that gate literal text: the template writes extra instructions
+# only when a keyword appears (a hidden trigger). Comparing content with a tag or a token
+# (Qwen3 checks startswith('<tool_response>'), DeepSeek-R1 splits on '</think>') is normal and
+# is not counted.
+CONTENT_FIELDS = frozenset({"content"})
+CONTENT_TEST_METHODS = frozenset({"startswith", "endswith", "find", "count", "index", "rfind", "__contains__", "search", "match"})
+TIME_FUNCTIONS = frozenset({"strftime_now", "now", "today"})
+TAG_LIKE = re.compile(r"^\s*(?:</?[\w\-|.:\u2581\uff5c]+/?>|\[/?[\w\-]+\]|<\|[^|]+\|>)\s*$")
+MIN_HIDDEN_WORDS = 3  # emitted literal words in a gated branch that make it an instruction
+
+# -- QL603: role and control tokens a template emits ------------------------------------------
+# Shapes that are never plain text: <|...|>, DeepSeek's full-width <｜...｜>, Gemma 4's
+# <|turn> / <turn|>.
+CONTROL_TOKEN_SHAPES = re.compile(
+    r"<\|[^\s<>|{}]{1,64}\|>"            # <|im_start|>, <|start_header_id|>
+    r"|<\uff5c[^\s<>\uff5c]{1,64}\uff5c>"  # <｜User｜>, <｜end▁of▁sentence｜>
+    r"|<\|[A-Za-z_]{1,32}>"              # <|turn>
+    r"|<[A-Za-z_]{1,32}\|>"              # <turn|>
+)
+# Role/control tokens in other shapes, each with whether some real vocabularies carry it as
+# plain text (then it is checked only when the vocabulary has another token of its family).
+KNOWN_ROLE_TOKENS: dict[str, tuple[str, bool, str]] = {
+    "<start_of_turn>": ("gemma", False, "Gemma turn start (a CONTROL token in Gemma vocabularies)"),
+    "<end_of_turn>": ("gemma", False, "Gemma turn end"),
+    "<bos>": ("gemma", False, "Gemma BOS"),
+    "<eos>": ("gemma", False, "Gemma EOS"),
+    "<s>": ("spm", False, "SentencePiece BOS (Llama 2, Mistral)"),
+    "</s>": ("spm", False, "SentencePiece EOS (Llama 2, Mistral)"),
+    "[INST]": ("mistral", True, "Mistral v3+ control token; text in Llama 2 and Mistral v0.1/v0.2 vocabularies"),
+    "[/INST]": ("mistral", True, "Mistral v3+ control token; text in Llama 2 and Mistral v0.1/v0.2 vocabularies"),
+    "[SYSTEM_PROMPT]": ("mistral", True, "Mistral Small 3+ control token"),
+    "[/SYSTEM_PROMPT]": ("mistral", True, "Mistral Small 3+ control token"),
+    "[AVAILABLE_TOOLS]": ("mistral", True, "Mistral v3+ tool-list control token"),
+    "[/AVAILABLE_TOOLS]": ("mistral", True, "Mistral v3+ tool-list control token"),
+    "[TOOL_CALLS]": ("mistral", True, "Mistral v3+ tool-call control token"),
+    "[TOOL_RESULTS]": ("mistral", True, "Mistral v3+ tool-result control token"),
+    "[/TOOL_RESULTS]": ("mistral", True, "Mistral v3+ tool-result control token"),
+}
+KNOWN_ROLE_PATTERN = re.compile("|".join(re.escape(t) for t in sorted(KNOWN_ROLE_TOKENS, key=len, reverse=True)))
+
+# String methods whose arguments are searched for, not emitted (content.split('</think>')).
+SEARCH_METHODS = frozenset({"split", "rsplit", "startswith", "endswith", "find", "rfind", "index",
+                            "rindex", "count", "strip", "lstrip", "rstrip", "partition", "rpartition",
+                            "removeprefix", "removesuffix"})

@@ -1,0 +1,442 @@
+"""Analyse a chat template's AST: code-execution constructs, suspicious content, emitted tokens.
+
+One pass over the parsed template (quantlint.templates.parse) feeds all four template rules;
+the result is cached per template text, so QL601-QL604 parse each template once. The
+patterns and the reason for each come from quantlint.facts.template_patterns.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from quantlint.facts import template_patterns as P
+from quantlint.templates.ast_tools import FlatAST, Folder, chain_links, const_str, is_chain_link, kind, render
+from quantlint.templates.parse import SyntaxProblem, parse_template
+
+MAX_ISSUES = 50  # per category and template: a hostile template must not flood the report
+
+
+@dataclass(frozen=True)
+class TemplateIssue:
+    kind: str  # "python-internals", "template-loading", "invisible-unicode", ...
+    line: int | None
+    construct: str  # the expression or text, rendered short
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class EmittedToken:
+    text: str
+    line: int | None
+
+
+@dataclass(frozen=True)
+class TemplateAnalysis:
+    syntax: SyntaxProblem | None
+    code_execution: tuple[TemplateIssue, ...] = ()
+    suspicious: tuple[TemplateIssue, ...] = ()
+    emitted_tokens: tuple[EmittedToken, ...] = ()
+    parsed: bool = True  # False: too large to parse, or a syntax error (text scans only)
+
+
+class LineIndex:
+    """Offset -> line number by binary search (many matches in a big template stay linear)."""
+
+    def __init__(self, source: str) -> None:
+        self.newlines = [m.start() for m in re.finditer("\n", source)]
+
+    def line(self, offset: int) -> int:
+        return bisect_right(self.newlines, offset - 1) + 1
+
+
+@dataclass
+class _Collector:
+    """Issues keyed by (kind, line, construct) so one construct gives one issue, with every reason."""
+
+    items: dict[tuple[str, int | None, str], list[str]] = field(default_factory=dict)
+
+    def add(self, kind_: str, line: int | None, construct: str, *reasons: str) -> None:
+        key = (kind_, line, construct)
+        if key not in self.items and len(self.items) >= MAX_ISSUES:
+            return
+        bucket = self.items.setdefault(key, [])
+        bucket.extend(r for r in reasons if r not in bucket)
+
+    def result(self) -> tuple[TemplateIssue, ...]:
+        return tuple(TemplateIssue(k, line, c, tuple(r)) for (k, line, c), r in self.items.items())
+
+
+# -- the flat AST and where strings are written out -------------------------------------------
+@dataclass
+class _Tree:
+    flat: FlatAST
+    excluded: list[bool]  # node i sits where strings are compared or searched, not written out
+    assigned: set[str]  # names the template binds itself
+    folder: Folder
+
+    def literal(self, i: int) -> tuple[str, int | None] | None:
+        node = self.flat.nodes[i]
+        if self.excluded[i]:
+            return None
+        if kind(node) == "TemplateData":
+            return node.data, node.lineno
+        value = const_str(node)
+        return (value, node.lineno) if value is not None else None
+
+
+def _excluded_child(parent: Any, field_name: str) -> bool:
+    """Is a child in this field compared or searched for rather than written out?"""
+    k = kind(parent)
+    if k in ("Compare", "Test") or (k in ("If", "CondExpr") and field_name == "test"):
+        return True
+    if (k == "Getitem" and field_name == "arg") or (k == "For" and field_name == "iter"):
+        return True
+    if k == "Call" and field_name in ("args", "kwargs"):
+        callee = parent.node
+        if kind(callee) == "Getattr" and callee.attr in P.SEARCH_METHODS:
+            return True
+        return kind(callee) == "Name" and callee.name == "raise_exception"  # the message goes to the caller
+    return k == "Filter" and field_name == "args" and parent.name not in ("replace", "join", "default", "d", "format")
+
+
+def _tree(ast: Any) -> _Tree:
+    flat = FlatAST(ast)
+    excluded = [False] * len(flat)
+    assigned: set[str] = set()
+    values: dict[str, list[Any]] = {}
+    for i, node in enumerate(flat.nodes):
+        p = flat.parent[i]
+        if p >= 0:
+            excluded[i] = excluded[p] or _excluded_child(flat.nodes[p], flat.field[i])
+        k = kind(node)
+        if (k == "Name" and node.ctx in ("store", "param")) or k == "Macro":
+            assigned.add(node.name)
+        if k == "Assign" and kind(node.target) == "Name":
+            values.setdefault(node.target.name, []).append(node.node)
+    return _Tree(flat, excluded, assigned, Folder(values))
+
+
+# -- QL601 -------------------------------------------------------------------------------------
+_FORMAT_LOOKUP = re.compile(r"\{[^{}]*[.\[][^{}]*\}")
+
+
+def _name_reasons(value: str, noun: str, built: bool = False) -> list[str]:
+    """Why reading `value` as an attribute name is out of bounds ("dunder attribute '__class__'")."""
+    tail = " built from pieces" if built else ""
+    reasons = []
+    if P.DUNDER.match(value):
+        reasons.append(f"dunder {noun} {value!r}{tail}")
+    elif value.startswith("_"):
+        reasons.append(f"private {noun} {value!r}{tail} (the sandbox refuses names starting with '_')")
+    if value in P.DANGEROUS_ATTRIBUTES and value not in P.MODULE_LIKE_ATTRIBUTES:
+        reasons.append(f"{noun} {value!r}{tail}: {P.DANGEROUS_ATTRIBUTES[value]}")
+    return reasons
+
+
+def _filter_attribute_arg(link: Any) -> Any:
+    for kw in link.kwargs:
+        if kw.key == "attribute":
+            return kw.value
+    if link.name in ("attr", "selectattr", "rejectattr", "groupby") and link.args:
+        return link.args[0]
+    return None
+
+
+def _link_reasons(link: Any, inner: Any, folder: Folder) -> list[str]:
+    k = kind(link)
+    reasons: list[str] = []
+    if k == "Getattr":
+        reasons += _name_reasons(link.attr, "attribute")
+        if link.attr in P.MODULE_LIKE_ATTRIBUTES and inner is not None and kind(inner) == "Name" and inner.name in P.MODULE_NAMES:
+            reasons.append(f"attribute {link.attr!r}: {P.DANGEROUS_ATTRIBUTES[link.attr]}")
+    elif k == "Getitem":
+        key = folder.fold(link.arg)
+        if isinstance(key, str):
+            reasons += _name_reasons(key, "item", built=kind(link.arg) != "Const")
+        elif isinstance(key, int) and inner is not None and kind(inner) == "Filter" and inner.name == "list" \
+                and inner.node is not None and kind(inner.node) == "Filter" and inner.node.name == "string":
+            reasons.append("picks characters out of an object's text (|string|list)[n], a way to build '_' without writing it")
+    elif k == "Filter" and link.name in P.ATTRIBUTE_FILTERS:
+        arg = _filter_attribute_arg(link)
+        if arg is not None:
+            value = folder.fold_str(arg)
+            if value is None and link.name == "attr":
+                reasons.append(f"|attr with a name computed at render time ({render(arg)}): {P.ATTRIBUTE_FILTERS['attr']}")
+            elif value is not None:
+                reasons += _name_reasons(value, f"name read by |{link.name}", built=kind(arg) != "Const")
+    elif k == "Call" and kind(link.node) == "Getattr" and link.node.attr in ("format", "format_map"):
+        fmt = folder.fold_str(link.node.node)
+        if fmt is not None and _FORMAT_LOOKUP.search(fmt):
+            reasons.append("str.format with attribute or item lookups in the format string "
+                           "(the jinja2 < 3.1.5 sandbox escape, CVE-2024-56326)")
+    if k in ("Call", "Filter"):
+        reasons += [f"keyword argument named {kw.key!r}" for kw in link.kwargs if P.DUNDER.match(kw.key)]
+    return reasons
+
+
+def _chain_reasons(top: Any, tree: _Tree) -> list[str]:
+    links, base = chain_links(top)
+    reasons: list[str] = []
+    # innermost link first, so the reasons read in the order the chain runs
+    for i in range(len(links) - 1, -1, -1):
+        inner = links[i + 1] if i + 1 < len(links) else base
+        reasons += _link_reasons(links[i], inner, tree.folder)
+    base_name = base.name if base is not None and kind(base) == "Name" and base.name not in tree.assigned else None
+    lead: list[str] = []
+    if base_name in P.GADGET_NAMES and kind(links[-1]) in ("Getattr", "Getitem"):
+        lead.append(f"reaches through {base_name!r}: {P.GADGET_NAMES[base_name]}")
+    if base_name in P.DANGEROUS_NAMES:
+        lead.append(f"names {base_name!r}: {P.DANGEROUS_NAMES[base_name]}")
+    return lead + reasons
+
+
+def _code_execution(tree: _Tree) -> tuple[TemplateIssue, ...]:
+    found = _Collector()
+    flat = tree.flat
+    consumed = bytearray(len(flat))
+
+    def consume(i: int) -> None:
+        consumed[i:flat.end[i]] = b"\x01" * (flat.end[i] - i)
+
+    for i, node in enumerate(flat.nodes):
+        if consumed[i]:
+            continue
+        k = kind(node)
+        line = getattr(node, "lineno", None)
+        p = flat.parent[i]
+        if k in P.TEMPLATE_LOADING_TAGS:
+            found.add("template-loading", line, f"{{% {k.lower()} {render(node.template)} %}}", P.TEMPLATE_LOADING_TAGS[k])
+            continue
+        if is_chain_link(node) and not (p >= 0 and is_chain_link(flat.nodes[p]) and flat.field[i] == "node"):
+            reasons = _chain_reasons(node, tree)
+            if reasons:
+                found.add("python-internals", line, render(node), *reasons)
+                consume(i)
+                continue
+        if k == "Name" and node.ctx == "load" and node.name in P.DANGEROUS_NAMES and node.name not in tree.assigned:
+            found.add("python-internals", line, node.name, f"names {node.name!r}: {P.DANGEROUS_NAMES[node.name]}")
+        elif k == "Keyword" and P.DUNDER.match(node.key):
+            found.add("python-internals", line, f"{node.key}=\u2026", f"keyword argument named {node.key!r}")
+        elif k in ("Concat", "Add", "Mul", "Mod", "Filter", "Call", "Const"):
+            _string_building(node, i, tree, found, consume)
+    return found.result()
+
+
+def _string_building(node: Any, i: int, tree: _Tree, found: _Collector, consume: Any) -> None:
+    value = tree.folder.fold_str(node)
+    if value is None:
+        return
+    line = getattr(node, "lineno", None)
+    if kind(node) == "Const":
+        if P.DUNDER.match(value):
+            found.add("python-internals", line, render(node), f"the dunder name {value!r} as a string")
+        elif P.DUNDER_INSIDE.search(value) and _FORMAT_LOOKUP.search(value):
+            found.add("python-internals", line, render(node), "a format string that looks up dunder attributes")
+        return
+    match = P.DUNDER_INSIDE.search(value)
+    if match:
+        found.add("python-internals", line, render(node), f"builds the dunder name {match.group(0)!r} from pieces")
+        consume(i)
+
+
+_RAW_DUNDER = re.compile(r"__[A-Za-z]\w*__")
+_RAW_SINKS = re.compile(r"(?:popen|subprocess|os\.system|check_output)")
+
+
+def _raw_code_scan(source: str, why: str) -> tuple[TemplateIssue, ...]:
+    """When the template is not parsed, still say where it names Python internals."""
+    found = _Collector()
+    lines = LineIndex(source)
+    for pattern in (_RAW_DUNDER, _RAW_SINKS):
+        for match in pattern.finditer(source):
+            if pattern is _RAW_SINKS and not _word_bounded(source, match.start(), match.end()):
+                continue
+            if len(found.items) >= MAX_ISSUES:
+                break
+            found.add("python-internals", lines.line(match.start()), match.group(0), why)
+    return found.result()
+
+
+# -- QL602 -------------------------------------------------------------------------------------
+def _word_bounded(source: str, start: int, end: int) -> bool:
+    """The match is not glued to letters, digits, '_' or a dotted number on either side."""
+    before = source[start - 1] if start > 0 else " "
+    after = source[end] if end < len(source) else " "
+    after2 = source[end + 1] if end + 1 < len(source) else " "
+    if before.isalnum() or before in "._" or after.isalnum() or after == "_":
+        return False
+    return not (after == "." and after2.isdigit())
+
+
+def _network_hit(name: str, source: str, match: re.Match[str]) -> tuple[int, str] | None:
+    """(start, text) when a candidate match really is a URL, an address or a command line."""
+    start, end, text = match.start(), match.end(), match.group(0)
+    if name == "ipv4":
+        around = P.ipv4_around(source, start, end)
+        if around is None:
+            return None
+        start, end, text = around
+        return (start, text) if _word_bounded(source, start, end) else None
+    if name == "shell" and not text.startswith("/bin/"):
+        command = P.SHELL_COMMANDS.search(source, max(0, start - 16), start)
+        if command is None:
+            return None
+        first = command.start() + (0 if source[command.start()].isalpha() else 1)
+        return first, source[first:end]
+    return start, text
+
+
+def _text_scans(source: str, found: _Collector) -> None:
+    lines = LineIndex(source)
+    if not source.isascii():  # every invisible character is outside ASCII
+        lines_seen: set[int] = set()
+        for match in P.INVISIBLE_CHARS.finditer(source):
+            line = lines.line(match.start())
+            if line in lines_seen:
+                continue
+            lines_seen.add(line)
+            if len(lines_seen) > MAX_ISSUES:
+                break
+            cp = ord(match.group(0))
+            label = next(lbl for start, end, lbl in P.INVISIBLE_RANGES if start <= cp <= end)
+            found.add("invisible-unicode", line, f"U+{cp:04X}", f"{label}: text a reviewer cannot see, or that reorders what they see")
+    for name, (pattern, reason) in P.NETWORK_PATTERNS.items():
+        if name == "url" and "://" not in source:
+            continue
+        if name == "shell" and " -" not in source and "\t-" not in source and "/bin/" not in source:
+            continue
+        hits = 0
+        for candidates, match in enumerate(pattern.finditer(source)):
+            if candidates >= P.MAX_SCAN_CANDIDATES or hits >= MAX_ISSUES:
+                break
+            hit = _network_hit(name, source, match)
+            if hit is not None:
+                found.add(f"network-{name}", lines.line(hit[0]), hit[1][:80], reason)
+                hits += 1
+    for hits, match in enumerate(P.BASE64_RUN.finditer(source)):
+        if hits >= MAX_ISSUES:
+            break
+        found.add("encoded-payload", lines.line(match.start()), match.group(0)[:40] + "\u2026",
+                  f"a {len(match.group(0))}-character base64-looking run: an encoded payload hides what it says")
+
+
+def _words(text: str) -> list[str]:
+    stripped = P.CONTROL_TOKEN_SHAPES.sub(" ", P.KNOWN_ROLE_PATTERN.sub(" ", text))
+    return re.findall(r"[^\W\d_]{2,}", stripped)
+
+
+def _gate_keyword(test: Any, tree: _Tree) -> str | None:
+    nodes = tree.flat.subtree(test)
+    if not any((kind(n) == "Getattr" and n.attr in P.CONTENT_FIELDS)
+               or (kind(n) == "Getitem" and const_str(n.arg) in P.CONTENT_FIELDS) for n in nodes):
+        return None
+    for n in nodes:
+        k = kind(n)
+        candidates: list[Any] = []
+        if k == "Compare" and any(op.op in ("in", "notin", "eq", "ne") for op in n.ops):
+            candidates = [n.expr] + [op.expr for op in n.ops]
+        elif k == "Call" and kind(n.node) == "Getattr" and n.node.attr in P.CONTENT_TEST_METHODS:
+            candidates = list(n.args)
+        elif k == "Test" and n.name in ("in", "eq", "equalto", "sameas", "contains"):
+            candidates = list(n.args)
+        for c in candidates:
+            value = const_str(c)
+            if value and re.search(r"[^\W\d_]", value) and not P.TAG_LIKE.match(value):
+                return value
+    return None
+
+
+def _time_gated(test: Any, tree: _Tree) -> bool:
+    return any(kind(n) == "Call" and kind(n.node) == "Name" and n.node.name in P.TIME_FUNCTIONS
+               for n in tree.flat.subtree(test))
+
+
+def _gated_text(tree: _Tree, found: _Collector) -> None:
+    flat = tree.flat
+    for node in flat.nodes:
+        if kind(node) != "If":
+            continue
+        keyword = _gate_keyword(node.test, tree)
+        timed = keyword is None and _time_gated(node.test, tree)
+        if keyword is None and not timed:
+            continue
+        words: list[str] = []
+        for stmt in list(node.body) + list(node.else_):
+            for i in flat.span(stmt):
+                lit = tree.literal(i)
+                if lit is not None:
+                    words += _words(lit[0])
+        if len(words) < P.MIN_HIDDEN_WORDS:
+            continue
+        sample = " ".join(words[:12])
+        if keyword is not None:
+            found.add("content-gated-text", node.lineno, sample,
+                      f"text is written only when a message's content matches {keyword[:40]!r}: a hidden trigger for injected instructions")
+        else:
+            found.add("time-gated-text", node.lineno, sample, "text is written only on some dates: a logic bomb no chat format needs")
+
+
+def _long_literals(tree: _Tree, max_chars: int, found: _Collector) -> None:
+    for node in tree.flat.nodes:
+        text = node.data if kind(node) == "TemplateData" else const_str(node)
+        if text is not None and len(text) > max_chars:
+            found.add("long-literal", node.lineno, text[:40].replace("\n", " ") + "\u2026",
+                      f"a {len(text):,}-character literal (over {max_chars:,}): a payload, not a prompt format")
+
+
+# -- QL603 -------------------------------------------------------------------------------------
+def _emitted_tokens(tree: _Tree) -> tuple[EmittedToken, ...]:
+    seen: dict[str, EmittedToken] = {}
+    for i, node in enumerate(tree.flat.nodes):
+        lit = tree.literal(i)
+        if lit is None:
+            continue
+        text, line = lit
+        for pattern in (P.CONTROL_TOKEN_SHAPES, P.KNOWN_ROLE_PATTERN):
+            for match in pattern.finditer(text):
+                token = match.group(0)
+                if token not in seen:
+                    at = line + text.count("\n", 0, match.start()) if line is not None and kind(node) == "TemplateData" else line
+                    seen[token] = EmittedToken(token, at)
+    return tuple(seen.values())
+
+
+# -- entry point -------------------------------------------------------------------------------
+def _over_budget(source: str) -> str | None:
+    tags = source.count("{{") + source.count("{%")
+    if len(source) > P.MAX_PARSE_CHARS:
+        return f"{len(source):,} characters, over the {P.MAX_PARSE_CHARS:,} quantlint parses"
+    if tags > P.MAX_PARSE_TAGS:
+        return f"{tags:,} tags, over the {P.MAX_PARSE_TAGS:,} quantlint parses"
+    return None
+
+
+@lru_cache(maxsize=32)
+def analyse_template(source: str, max_literal_chars: int = P.MAX_LITERAL_CHARS) -> TemplateAnalysis:
+    """Parse once and run every analysis. Never renders the template."""
+    suspicious = _Collector()
+    _text_scans(source, suspicious)
+    too_big = _over_budget(source)
+    if too_big is not None:
+        suspicious.add("over-budget", None, too_big,
+                       f"a chat template of {too_big} (real chat formats are a few thousand characters and a few hundred tags): "
+                       "only a text scan was run on it, so hidden constructs may be missed")
+        return TemplateAnalysis(syntax=None, code_execution=_raw_code_scan(source, "named in a template too large to parse (found by a text scan)"),
+                                suspicious=suspicious.result(), parsed=False)
+    parsed = parse_template(source)
+    if parsed.ast is None:
+        return TemplateAnalysis(syntax=parsed.problem, suspicious=suspicious.result(), parsed=False,
+                                code_execution=_raw_code_scan(source, "named in a template that does not parse (found by a text scan, not the parser)"))
+    tree = _tree(parsed.ast)
+    _gated_text(tree, suspicious)
+    _long_literals(tree, max_literal_chars, suspicious)
+    return TemplateAnalysis(
+        syntax=None,
+        code_execution=_code_execution(tree),
+        suspicious=suspicious.result(),
+        emitted_tokens=_emitted_tokens(tree),
+    )
