@@ -316,7 +316,8 @@ def write_table(objects: list[dict[str, Any]], stream: Any, color: str, counts: 
 
     from quantlint.report.text import make_console
 
-    console = make_console(stream, {"color": color})
+    wide = not (hasattr(stream, "isatty") and stream.isatty())  # a pipe or file: never wrap a row
+    console = make_console(stream, {"color": color, **({"width": 220} if wide else {})})
     table = Table(show_edge=False, pad_edge=False, header_style="bold")
     for name, kw in (("file", {"overflow": "fold"}), ("quant", {}), ("bpw", {"justify": "right"}),
                      ("MoE", {}), ("worst finding", {"overflow": "fold"})):
