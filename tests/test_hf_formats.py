@@ -397,9 +397,16 @@ def test_unknown_quant_method_is_unsupported(tmp_path):
     ("mlx", "vllm", True),
 ])
 def test_runtime_mismatch_for_hf_formats(tmp_path, fmt, runtime, expected):
+    from quantlint.settings import RuntimePlan
+
     path = make_model_dir(tmp_path / fmt, fmt, bits=4.0 if fmt.startswith("exl") else 4)
-    _, doc = lint_json("--runtime", runtime, str(path))
-    assert ("QL905" in codes(doc)) is expected
+    _, findings = lint_model_path(path, plan=RuntimePlan(runtime=runtime))
+    assert ("QL905" in finding_codes(findings)) is expected
+
+
+def test_runtime_option_on_the_command_line(tmp_path):
+    _, doc = lint_json("--runtime", "exllamav2", str(make_model_dir(tmp_path / "m", "awq")))
+    assert "QL905" in codes(doc) and "exllamav2 cannot load AWQ" in json.dumps(doc)
 
 
 def test_inspect_shows_the_overview(tmp_path):
@@ -432,3 +439,24 @@ def test_tiny_safetensors_writer_roundtrip(tmp_path):
     assert header.problems == [] and header.tensors[0].shape == (4, 8)
     assert header.data_end == path.stat().st_size
 
+
+
+def test_configs_of_any_shape_never_raise(tmp_path):
+    """Values of the wrong type anywhere in config.json become problems or are ignored."""
+    import random
+
+    rnd = random.Random(7)
+    odd = [None, True, 0, -1, 1e308, float("inf"), "x", [], [1, "a"], {}, {"a": 1}, 2**70, 3.5, {"bits": "8"}]
+    folders = {f: make_model_dir(tmp_path / f, f) for f in ("exl2", "gptq", "awq", "compressed-tensors", "hqq", "mlx")}
+    for _ in range(150):
+        fmt, path = rnd.choice(sorted(folders.items()))
+        cfg = json.loads((path / "config.json").read_text())
+        parts = [cfg] + [v for k, v in cfg.items() if isinstance(v, dict)]
+        for _ in range(rnd.randint(1, 4)):
+            part = rnd.choice(parts)
+            keys = list(part) + ["num_experts", "text_config", "ffn_config", "dynamic", "quantization", "ignore"]
+            part[rnd.choice(keys)] = rnd.choice(odd)
+        original = (path / "config.json").read_text()
+        (path / "config.json").write_text(json.dumps(cfg if rnd.random() > 0.05 else rnd.choice(odd)))
+        read(path)
+        (path / "config.json").write_text(original)

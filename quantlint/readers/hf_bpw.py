@@ -186,7 +186,10 @@ def measure(tensors: list[TensorRecord], ctx: dict[str, Any]) -> Measurement:
         mctx = ctx
         if ctx.get("format") == "mlx":
             mctx = {**ctx, "module_group": mlx_module_group(module, qc)}
-        found = measure_module(parts, mctx)
+        try:
+            found = measure_module(parts, mctx)
+        except (IndexError, ZeroDivisionError, ValueError, OverflowError):
+            found = None  # shapes that fit no known layout: counted as plain elements, not measured
         if found is None or found[1] <= 0:
             out.parameters += sum(t.n_elements for t in parts.values())
             continue

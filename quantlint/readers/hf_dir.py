@@ -44,7 +44,11 @@ def read_directory(directory: Directory, display: str) -> Model:
     except SourceError as exc:
         model.problems.append(ReadProblem(kind="unreadable", message=str(exc)))
         return model
-    config = _json(directory, "config.json", CONFIG_LIMIT, model) or {}
+    config = _json(directory, "config.json", CONFIG_LIMIT, model)
+    if config is not None and not isinstance(config, dict):
+        model.problems.append(ReadProblem(kind="corrupt", location="config.json", offset=0,
+                                          message=f"config.json holds a JSON {type(config).__name__}, not an object"))
+    config = config if isinstance(config, dict) else {}
     sidecars = {name: d for name in SIDECARS if name in files
                 and isinstance(d := _json(directory, name, SIDECAR_LIMIT, model), dict)}
     index = _json(directory, INDEX, SIDECAR_LIMIT, model) if INDEX in files else None

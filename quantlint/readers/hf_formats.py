@@ -237,7 +237,9 @@ def kept_high_precision(det: Detection, bits: float | None) -> list[str]:
     def add(items: Any) -> None:
         if isinstance(items, str):
             items = [items]
-        for item in items or []:
+        if not isinstance(items, (list, tuple, dict)):
+            return
+        for item in items:
             if isinstance(item, str) and item not in out:
                 out.append(item)
 
