@@ -110,3 +110,28 @@ def test_awq_partial_config_excerpt(tmp_path):
     assert (model.declared_bits, model.group_size) == (4, 128)
     assert model.bits_per_weight == pytest.approx(4 + 20 / 128)
     assert model.identity.name_or_path == "/workspace/process/huggingfaceh4_zephyr-7b-alpha/source"
+
+
+LFS_SIZED = ["gptq_autogptq_thebloke_genz-70b_main", "gptq_autogptq_thebloke_genz-70b_3bit-nogroup-actorder",
+             "gptq_autogptq_thebloke_wizard-vicuna-30b_8bit-128g"]
+
+
+@pytest.mark.parametrize("name", LFS_SIZED)
+def test_generated_gptq_layout_matches_the_real_file_size(tmp_path, name):
+    """The generator's AutoGPTQ layout (qweight, qzeros, scales, g_idx, fp16 bias), built from the
+    real config, lands within 64 KB of the real weights' size from the LFS pointer (the rest is
+    header text); reading it gives the real parameter count and the bits the config states."""
+    from fixtures.hfgen import Arch, make_model_dir
+
+    folder = _dir(name)
+    cfg = json.loads((folder / "config.json").read_text())
+    real = int(re.search(r"^size (\d+)$", (folder / "model.safetensors.lfs-pointer.txt").read_text(), re.M).group(1))
+    arch = Arch(cfg["model_type"], cfg["architectures"], hidden=cfg["hidden_size"], intermediate=cfg["intermediate_size"],
+                layers=cfg["num_hidden_layers"], heads=cfg["num_attention_heads"],
+                kv_heads=cfg.get("num_key_value_heads", cfg["num_attention_heads"]), vocab=cfg["vocab_size"])
+    qc = cfg["quantization_config"]
+    path = make_model_dir(tmp_path / "m", "gptq", arch=arch, bits=qc["bits"], group_size=qc["group_size"])
+    model = read_local_directory(str(path), name)
+    assert abs(model.file.size - real) < 64 * 1024
+    assert model.packed_bits == qc["bits"] and model.group_size == qc["group_size"]
+    assert model.bits_per_weight_file == pytest.approx(real * 8 / model.parameters, abs=0.001)
