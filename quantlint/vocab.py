@@ -76,6 +76,15 @@ class VocabIndex:
         i = bisect_left(offsets, offset)
         return i if i < len(offsets) and offsets[i] == offset else None
 
+    def text_at(self, index: int) -> str | None:
+        """The text of token `index` (one decode, for messages and cross-checks)."""
+        offsets = self.offsets()
+        if not 0 <= index < len(offsets):
+            return None
+        pos = offsets[index]
+        (length,) = struct.unpack_from(self.byte_order + "Q", self.tokens_blob, pos)
+        return self.tokens_blob[pos + 8:pos + 8 + length].decode("utf-8", errors="replace")
+
     def type_of(self, index: int) -> int | None:
         blob = self.token_types_blob
         if blob is None or index < 0 or 4 * index + 4 > len(blob):

@@ -16,14 +16,13 @@ from quantlint.model import Model
 def template_sources(model: Model) -> Iterator[tuple[str, str]]:
     """(location, template text) for each distinct template; duplicates are analysed once."""
     tok = model.tokenizer
-    main = tok.chat_template_source or "tokenizer.chat_template"
+    gguf = model.format == "gguf"
+    main = tok.chat_template_source or ("tokenizer.chat_template" if gguf else "tokenizer_config.json chat_template")
     seen: set[str] = set()
     candidates: list[tuple[str, str | None]] = [(main, tok.chat_template)]
     for name, text in sorted(tok.named_chat_templates.items()):
-        if main.startswith("tokenizer.chat_template"):
-            candidates.append((f"tokenizer.chat_template.{name}", text))
-        else:
-            candidates.append((f"{main}[{name}]", text))
+        where = f"tokenizer.chat_template.{name}" if gguf else f"tokenizer_config.json chat_template[{name}]"
+        candidates.append((where, text))
     for location, text in candidates:
         if not isinstance(text, str) or text in seen:
             continue

@@ -8,7 +8,6 @@ patterns and the reason for each come from quantlint.facts.template_patterns.
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -16,8 +15,8 @@ from typing import Any
 from quantlint.facts import template_patterns as P
 from quantlint.templates.ast_tools import FlatAST, Folder, chain_links, const_str, is_chain_link, kind, render
 from quantlint.templates.parse import SyntaxProblem, parse_template
+from quantlint.templates.scans import MAX_ISSUES, raw_code_scan, text_scans
 
-MAX_ISSUES = 50  # per category and template: a hostile template must not flood the report
 
 
 @dataclass(frozen=True)
@@ -41,16 +40,6 @@ class TemplateAnalysis:
     suspicious: tuple[TemplateIssue, ...] = ()
     emitted_tokens: tuple[EmittedToken, ...] = ()
     parsed: bool = True  # False: too large to parse, or a syntax error (text scans only)
-
-
-class LineIndex:
-    """Offset -> line number by binary search (many matches in a big template stay linear)."""
-
-    def __init__(self, source: str) -> None:
-        self.newlines = [m.start() for m in re.finditer("\n", source)]
-
-    def line(self, offset: int) -> int:
-        return bisect_right(self.newlines, offset - 1) + 1
 
 
 @dataclass
@@ -243,87 +232,7 @@ def _string_building(node: Any, i: int, tree: _Tree, found: _Collector, consume:
         consume(i)
 
 
-_RAW_DUNDER = re.compile(r"__[A-Za-z]\w*__")
-_RAW_SINKS = re.compile(r"(?:popen|subprocess|os\.system|check_output)")
-
-
-def _raw_code_scan(source: str, why: str) -> tuple[TemplateIssue, ...]:
-    """When the template is not parsed, still say where it names Python internals."""
-    found = _Collector()
-    lines = LineIndex(source)
-    for pattern in (_RAW_DUNDER, _RAW_SINKS):
-        for match in pattern.finditer(source):
-            if pattern is _RAW_SINKS and not _word_bounded(source, match.start(), match.end()):
-                continue
-            if len(found.items) >= MAX_ISSUES:
-                break
-            found.add("python-internals", lines.line(match.start()), match.group(0), why)
-    return found.result()
-
-
 # -- QL602 -------------------------------------------------------------------------------------
-def _word_bounded(source: str, start: int, end: int) -> bool:
-    """The match is not glued to letters, digits, '_' or a dotted number on either side."""
-    before = source[start - 1] if start > 0 else " "
-    after = source[end] if end < len(source) else " "
-    after2 = source[end + 1] if end + 1 < len(source) else " "
-    if before.isalnum() or before in "._" or after.isalnum() or after == "_":
-        return False
-    return not (after == "." and after2.isdigit())
-
-
-def _network_hit(name: str, source: str, match: re.Match[str]) -> tuple[int, str] | None:
-    """(start, text) when a candidate match really is a URL, an address or a command line."""
-    start, end, text = match.start(), match.end(), match.group(0)
-    if name == "ipv4":
-        around = P.ipv4_around(source, start, end)
-        if around is None:
-            return None
-        start, end, text = around
-        return (start, text) if _word_bounded(source, start, end) else None
-    if name == "shell" and not text.startswith("/bin/"):
-        command = P.SHELL_COMMANDS.search(source, max(0, start - 16), start)
-        if command is None:
-            return None
-        first = command.start() + (0 if source[command.start()].isalpha() else 1)
-        return first, source[first:end]
-    return start, text
-
-
-def _text_scans(source: str, found: _Collector) -> None:
-    lines = LineIndex(source)
-    if not source.isascii():  # every invisible character is outside ASCII
-        lines_seen: set[int] = set()
-        for match in P.INVISIBLE_CHARS.finditer(source):
-            line = lines.line(match.start())
-            if line in lines_seen:
-                continue
-            lines_seen.add(line)
-            if len(lines_seen) > MAX_ISSUES:
-                break
-            cp = ord(match.group(0))
-            label = next(lbl for start, end, lbl in P.INVISIBLE_RANGES if start <= cp <= end)
-            found.add("invisible-unicode", line, f"U+{cp:04X}", f"{label}: text a reviewer cannot see, or that reorders what they see")
-    for name, (pattern, reason) in P.NETWORK_PATTERNS.items():
-        if name == "url" and "://" not in source:
-            continue
-        if name == "shell" and " -" not in source and "\t-" not in source and "/bin/" not in source:
-            continue
-        hits = 0
-        for candidates, match in enumerate(pattern.finditer(source)):
-            if candidates >= P.MAX_SCAN_CANDIDATES or hits >= MAX_ISSUES:
-                break
-            hit = _network_hit(name, source, match)
-            if hit is not None:
-                found.add(f"network-{name}", lines.line(hit[0]), hit[1][:80], reason)
-                hits += 1
-    for hits, match in enumerate(P.BASE64_RUN.finditer(source)):
-        if hits >= MAX_ISSUES:
-            break
-        found.add("encoded-payload", lines.line(match.start()), match.group(0)[:40] + "\u2026",
-                  f"a {len(match.group(0))}-character base64-looking run: an encoded payload hides what it says")
-
-
 def _words(text: str) -> list[str]:
     stripped = P.CONTROL_TOKEN_SHAPES.sub(" ", P.KNOWN_ROLE_PATTERN.sub(" ", text))
     return re.findall(r"[^\W\d_]{2,}", stripped)
@@ -406,6 +315,12 @@ def _emitted_tokens(tree: _Tree) -> tuple[EmittedToken, ...]:
 
 
 # -- entry point -------------------------------------------------------------------------------
+def _raw(source: str, why: str) -> tuple[TemplateIssue, ...]:
+    found = _Collector()
+    raw_code_scan(source, why, found)
+    return found.result()
+
+
 def _over_budget(source: str) -> str | None:
     tags = source.count("{{") + source.count("{%")
     if len(source) > P.MAX_PARSE_CHARS:
@@ -419,18 +334,18 @@ def _over_budget(source: str) -> str | None:
 def analyse_template(source: str, max_literal_chars: int = P.MAX_LITERAL_CHARS) -> TemplateAnalysis:
     """Parse once and run every analysis. Never renders the template."""
     suspicious = _Collector()
-    _text_scans(source, suspicious)
+    text_scans(source, suspicious)
     too_big = _over_budget(source)
     if too_big is not None:
         suspicious.add("over-budget", None, too_big,
                        f"a chat template of {too_big} (real chat formats are a few thousand characters and a few hundred tags): "
                        "only a text scan was run on it, so hidden constructs may be missed")
-        return TemplateAnalysis(syntax=None, code_execution=_raw_code_scan(source, "named in a template too large to parse (found by a text scan)"),
+        return TemplateAnalysis(syntax=None, code_execution=_raw(source, "named in a template too large to parse (found by a text scan)"),
                                 suspicious=suspicious.result(), parsed=False)
     parsed = parse_template(source)
     if parsed.ast is None:
         return TemplateAnalysis(syntax=parsed.problem, suspicious=suspicious.result(), parsed=False,
-                                code_execution=_raw_code_scan(source, "named in a template that does not parse (found by a text scan, not the parser)"))
+                                code_execution=_raw(source, "named in a template that does not parse (found by a text scan, not the parser)"))
     tree = _tree(parsed.ast)
     _gated_text(tree, suspicious)
     _long_literals(tree, max_literal_chars, suspicious)

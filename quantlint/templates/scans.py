@@ -1,0 +1,119 @@
+"""Text-level scans of a chat template: what is found in its characters, not its AST.
+
+Invisible and bidirectional code points, URLs, IP addresses, shell command lines and
+base64-looking runs (QL602), and the fallback scan for dunder names and shell sinks when a
+template is not parsed (QL601). Every pattern starts with a literal or a character class so
+the regex engine can skip ahead, and each scan examines a bounded number of candidates: a
+1 MB template scans in tens of milliseconds, whatever it contains.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from typing import Any, Protocol
+
+from quantlint.facts import template_patterns as P
+
+MAX_ISSUES = 50  # per category and template: a hostile template must not flood the report
+
+
+class Sink(Protocol):
+    items: dict[Any, Any]
+
+    def add(self, kind_: str, line: int | None, construct: str, *reasons: str) -> None: ...
+
+
+class LineIndex:
+    """Offset -> line number by binary search (many matches in a big template stay linear)."""
+
+    def __init__(self, source: str) -> None:
+        self.newlines = [m.start() for m in re.finditer("\n", source)]
+
+    def line(self, offset: int) -> int:
+        return bisect_right(self.newlines, offset - 1) + 1
+
+
+def _word_bounded(source: str, start: int, end: int) -> bool:
+    """The match is not glued to letters, digits, '_' or a dotted number on either side."""
+    before = source[start - 1] if start > 0 else " "
+    after = source[end] if end < len(source) else " "
+    after2 = source[end + 1] if end + 1 < len(source) else " "
+    if before.isalnum() or before in "._" or after.isalnum() or after == "_":
+        return False
+    return not (after == "." and after2.isdigit())
+
+
+def _identifier_bounded(source: str, start: int, end: int) -> bool:
+    """`x.popen(` counts, `mypopen` does not."""
+    before = source[start - 1] if start > 0 else " "
+    after = source[end] if end < len(source) else " "
+    return not (before.isalnum() or before == "_" or after.isalnum() or after == "_")
+
+
+def _network_hit(name: str, source: str, match: re.Match[str]) -> tuple[int, str] | None:
+    """(start, text) when a candidate match really is a URL, an address or a command line."""
+    start, end, text = match.start(), match.end(), match.group(0)
+    if name == "ipv4":
+        around = P.ipv4_around(source, start, end)
+        if around is None:
+            return None
+        start, end, text = around
+        return (start, text) if _word_bounded(source, start, end) else None
+    if name == "shell" and not text.startswith("/bin/"):
+        command = P.SHELL_COMMANDS.search(source, max(0, start - 16), start)
+        if command is None:
+            return None
+        first = command.start() + (0 if source[command.start()].isalpha() else 1)
+        return first, source[first:end]
+    return start, text
+
+
+def text_scans(source: str, found: Sink) -> None:
+    lines = LineIndex(source)
+    if not source.isascii():  # every invisible character is outside ASCII
+        lines_seen: set[int] = set()
+        for match in P.INVISIBLE_CHARS.finditer(source):
+            line = lines.line(match.start())
+            if line in lines_seen:
+                continue
+            lines_seen.add(line)
+            if len(lines_seen) > MAX_ISSUES:
+                break
+            cp = ord(match.group(0))
+            label = next(lbl for start, end, lbl in P.INVISIBLE_RANGES if start <= cp <= end)
+            found.add("invisible-unicode", line, f"U+{cp:04X}", f"{label}: text a reviewer cannot see, or that reorders what they see")
+    for name, (pattern, reason) in P.NETWORK_PATTERNS.items():
+        if name == "url" and "://" not in source:
+            continue
+        if name == "shell" and " -" not in source and "\t-" not in source and "/bin/" not in source:
+            continue
+        hits = 0
+        for candidates, match in enumerate(pattern.finditer(source)):
+            if candidates >= P.MAX_SCAN_CANDIDATES or hits >= MAX_ISSUES:
+                break
+            hit = _network_hit(name, source, match)
+            if hit is not None:
+                found.add(f"network-{name}", lines.line(hit[0]), hit[1][:80], reason)
+                hits += 1
+    for hits, match in enumerate(P.BASE64_RUN.finditer(source)):
+        if hits >= MAX_ISSUES:
+            break
+        found.add("encoded-payload", lines.line(match.start()), match.group(0)[:40] + "\u2026",
+                  f"a {len(match.group(0))}-character base64-looking run: an encoded payload hides what it says")
+
+
+_RAW_DUNDER = re.compile(r"__[A-Za-z]\w*__")
+_RAW_SINKS = re.compile(r"(?:popen|subprocess|os\.system|check_output)")
+
+
+def raw_code_scan(source: str, why: str, found: Sink) -> None:
+    """When the template is not parsed, still say where it names Python internals."""
+    lines = LineIndex(source)
+    for pattern in (_RAW_DUNDER, _RAW_SINKS):
+        for match in pattern.finditer(source):
+            if pattern is _RAW_SINKS and not _identifier_bounded(source, match.start(), match.end()):
+                continue
+            if len(found.items) >= MAX_ISSUES:
+                break
+            found.add("python-internals", lines.line(match.start()), match.group(0), why)

@@ -1,0 +1,156 @@
+"""The 19 real llama.cpp vocab files: tokenizer facts, QL5xx/QL6xx behaviour, vocab lookups.
+
+The files (0 tensors, full tokenizer metadata) ship inside the PyPI sdist of
+llama-cpp-python 0.3.36 under vendor/llama.cpp/models/ (llama.cpp 0c1e57098). They are taken
+from ~/.cache/quantlint/vocab (or QUANTLINT_VOCAB_DIR); when absent, the sdist is fetched once
+with pip from PyPI (the package registry) and only the ggml-vocab-*.gguf members are extracted.
+Set QUANTLINT_NO_FETCH=1 to never fetch; the tests skip when the files cannot be had.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import lint_model_path
+
+SDIST = "llama-cpp-python==0.3.36"
+MEMBER_DIR = "/vendor/llama.cpp/models/"
+MAX_MEMBER_BYTES = 32 << 20
+
+# gguf-facts.md §8: model, pre, tokens, bos, eos, chat template.
+EXPECTED: dict[str, tuple[str, str | None, int, int | None, int | None, bool]] = {
+    "aquila": ("gpt2", None, 100008, 0, 0, False),
+    "baichuan": ("llama", None, 64000, 1, 2, False),
+    "bert-bge": ("bert", "bert-bge", 30522, None, None, False),
+    "command-r": ("gpt2", "command-r", 256000, 5, 255001, True),
+    "deepseek-coder": ("gpt2", "deepseek-coder", 32256, 32013, 32014, False),
+    "deepseek-llm": ("gpt2", "deepseek-llm", 102400, 100000, 100001, False),
+    "falcon": ("gpt2", "falcon", 65024, 11, 11, False),
+    "gemma-4": ("gemma4", None, 262144, 2, 1, True),
+    "gpt-2": ("gpt2", "gpt-2", 50257, 50256, 50256, False),
+    "gpt-neox": ("gpt2", None, 50432, 0, 0, False),
+    "llama-bpe": ("gpt2", "llama-bpe", 128256, 128000, 128001, False),
+    "llama-spm": ("llama", "default", 32000, 1, 2, False),
+    "mpt": ("gpt2", "mpt", 50432, 0, 0, False),
+    "nomic-bert-moe": ("t5", "default", 250048, 0, 2, False),
+    "phi-3": ("llama", "default", 32064, 1, 32000, True),
+    "qwen2": ("gpt2", "qwen2", 151936, 151643, 151643, True),
+    "qwen35": ("gpt2", "qwen35", 151936, 151643, 151643, True),
+    "refact": ("gpt2", "refact", 49216, 0, 0, False),
+    "starcoder": ("gpt2", "starcoder", 49152, 0, 0, False),
+}
+# BPE without tokenizer.ggml.pre: llama.cpp itself warns for exactly these two.
+EXPECT_QL501 = {"aquila", "gpt-neox"}
+
+
+def _cache_dir() -> Path:
+    return Path(os.environ.get("QUANTLINT_VOCAB_DIR") or Path.home() / ".cache" / "quantlint" / "vocab")
+
+
+def _have_all(directory: Path) -> bool:
+    return all((directory / f"ggml-vocab-{name}.gguf").is_file() for name in EXPECTED)
+
+
+def _extract(sdist: Path, directory: Path) -> None:
+    with tarfile.open(sdist) as tar:
+        for member in tar:
+            base = member.name.rsplit("/", 1)[-1]
+            if not (member.isfile() and MEMBER_DIR in member.name and base.startswith("ggml-vocab-")
+                    and base.endswith(".gguf") and member.size <= MAX_MEMBER_BYTES):
+                continue
+            source = tar.extractfile(member)
+            if source is not None:
+                (directory / base).write_bytes(source.read(MAX_MEMBER_BYTES))
+
+
+def _fetch(directory: Path) -> None:
+    download = directory / "sdist"
+    download.mkdir(parents=True, exist_ok=True)
+    subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-binary", ":all:", "--no-deps", SDIST,
+                    "-d", str(download)], check=True, capture_output=True, timeout=600)
+    (sdist,) = download.glob("llama_cpp_python-*.tar.gz")
+    _extract(sdist, directory)
+
+
+@pytest.fixture(scope="module")
+def vocab_dir() -> Path:
+    directory = _cache_dir()
+    if not _have_all(directory):
+        if os.environ.get("QUANTLINT_NO_FETCH"):
+            pytest.skip("llama.cpp vocab files not cached and QUANTLINT_NO_FETCH is set")
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            _fetch(directory)
+        except Exception as exc:  # no registry, no pip, a changed sdist: skip, never fail
+            pytest.skip(f"could not fetch the llama.cpp vocab files ({type(exc).__name__}: {exc})")
+    if not _have_all(directory):
+        pytest.skip("the sdist did not hold all 19 vocab files")
+    return directory
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_real_vocab_file_facts_and_rules(vocab_dir, name):
+    model, findings = lint_model_path(vocab_dir / f"ggml-vocab-{name}.gguf")
+    tok = model.tokenizer
+    tok_model, pre, n_tokens, bos, eos, template = EXPECTED[name]
+    assert (tok.model, tok.pre, tok.vocab_size) == (tok_model, pre, n_tokens)
+    assert (tok.special_ids.get("bos"), tok.special_ids.get("eos")) == (bos, eos)
+    assert tok.has_chat_template is template
+    codes = [f.code for f in findings]
+    assert ("QL501" in codes) is (name in EXPECT_QL501)
+    # llama.cpp's own files: no other tokenizer or template finding (their templates included).
+    assert [c for c in codes if c.startswith(("QL5", "QL6")) and c != "QL501"] == []
+
+
+def test_command_r_named_templates_are_all_analysed(vocab_dir):
+    from quantlint.templates import template_sources
+    from quantlint.templates.analysis import analyse_template
+
+    model, _ = lint_model_path(vocab_dir / "ggml-vocab-command-r.gguf")
+    sources = dict(template_sources(model))
+    assert set(sources) == {"tokenizer.chat_template", "tokenizer.chat_template.tool_use", "tokenizer.chat_template.rag"}
+    for text in sources.values():
+        emitted = {e.text for e in analyse_template(text).emitted_tokens}
+        assert {"<|START_OF_TURN_TOKEN|>", "<|END_OF_TURN_TOKEN|>"} <= emitted
+
+
+@pytest.mark.parametrize("name,token,index,type_name", [
+    ("qwen2", "<|im_start|>", 151644, "CONTROL"),
+    ("llama-bpe", "<|eot_id|>", 128009, "CONTROL"),
+    ("llama-bpe", "<|start_header_id|>", 128006, "CONTROL"),
+    ("phi-3", "<|end|>", 32007, "CONTROL"),
+    ("gemma-4", "<turn|>", 106, "CONTROL"),
+    ("command-r", "<|START_OF_TURN_TOKEN|>", 255000, "USER_DEFINED"),
+])
+def test_vocab_lookup_on_real_files(vocab_dir, name, token, index, type_name):
+    from quantlint.vocab import vocab_index
+
+    model, _ = lint_model_path(vocab_dir / f"ggml-vocab-{name}.gguf")
+    tok = model.tokenizer
+    hit = vocab_index(tok.tokens_blob, tok.token_types_blob, tok.byte_order).find(token)
+    assert (hit.index, hit.type_name) == (index, type_name)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_special_token_text_round_trips(vocab_dir, name):
+    """The token at the BOS/EOS id, looked up by its text, comes back at that id: the offsets walk
+    and the byte search agree on every real vocabulary."""
+    from quantlint.vocab import vocab_index
+
+    model, _ = lint_model_path(vocab_dir / f"ggml-vocab-{name}.gguf")
+    tok = model.tokenizer
+    vocab = vocab_index(tok.tokens_blob, tok.token_types_blob, tok.byte_order)
+    assert len(vocab) == tok.vocab_size
+    for key in ("bos", "eos", "unk", "pad"):
+        token_id = tok.special_ids.get(key)
+        if token_id is None:
+            continue
+        text = vocab.text_at(token_id)
+        hit = vocab.find(text)
+        assert hit is not None and vocab.text_at(hit.index) == text and hit.index <= token_id
