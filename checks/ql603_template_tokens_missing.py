@@ -89,8 +89,8 @@ def check(model: Model, ctx: CheckContext) -> Iterator[Finding]:
                 hint="Use the template that belongs to this tokenizer (the base model's), or a conversion whose vocabulary has these tokens.",
                 location=location, data={"template": location, "missing": [e.text for e in missing],
                                          "lines": [e.line for e in missing]})
-        for group, severity, why in ((mistyped, None, "llama.cpp tokenizes it as plain text, not as the one token the model was trained on"),
-                                     (retyped, "info", "llama.cpp re-types it at load ('control-looking token ... probably a bug in the model'); other runtimes may not")):
+        for group, severity, why in ((mistyped, None, "llama.cpp splits such tokens as plain text instead of matching the one token the model was trained on"),
+                                     (retyped, "info", "llama.cpp re-types these at load ('control-looking token ... probably a bug in the model'); other runtimes may not")):
             if not group:
                 continue
             names = [f"{e.text} (id {h.index}, {h.type_name})" for e, h in group]
