@@ -141,6 +141,14 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:  # quiet
         pass
 
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body go out in separate writes: without this, Nagle + delayed ACK add
+        # 40 ms to every small response, which no real Hub or CDN does.
+        import socket
+
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
     def do_HEAD(self) -> None:
         self._handle("HEAD")
 
@@ -151,6 +159,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _handle(self, method: str) -> None:
         hub = self.hub
         parts = urlsplit(self.path)
+        if parts.path.startswith("/_standin/"):  # control routes for a stand-in in another process
+            return self._control(parts.path)
         auth = self.headers.get("Authorization")
         req = Request(method, unquote(parts.path), parts.query, self.headers.get("Range"),
                       auth=bool(hub.token) and auth == f"Bearer {hub.token}", auth_header=auth is not None)
@@ -174,6 +184,19 @@ class _Handler(BaseHTTPRequestHandler):
             with hub._lock:
                 hub.in_flight -= 1
             hub._record(req)
+
+    def _control(self, path: str) -> None:
+        hub = self.hub
+        if path == "/_standin/reset":
+            hub.reset()
+        with hub._lock:
+            log = list(hub.log)
+        files = [r for r in log if "/resolve/" in r.path]
+        stats = {"requests": len(log), "api_requests": len(log) - len(files), "file_requests": len(files),
+                 "ranged_requests": sum(1 for r in files if r.range), "bytes": sum(r.bytes for r in log),
+                 "file_bytes": sum(r.bytes for r in files), "max_in_flight": hub.max_in_flight,
+                 "faults": sum(1 for r in log if r.fault)}
+        self._send(Request("GET", path, "", None), 200, json.dumps(stats).encode(), {"Content-Type": "application/json"})
 
     def _route(self, req: Request, query: str) -> None:
         path = req.path
@@ -278,8 +301,31 @@ class _Handler(BaseHTTPRequestHandler):
                    "Accept-Ranges": "bytes", "Content-Type": "application/octet-stream"}
         if status == 206:
             headers["Content-Range"] = f"bytes {start}-{end}/{size}"
-        body = self._slice(repo.files[path], start, end + 1) if req.method == "GET" else b""
+        data = repo.files[path]
+        if req.method == "GET" and isinstance(data, Path) and not req.fault:
+            return self._send_file(req, status, data, start, end + 1 - start, headers)
+        body = self._slice(data, start, end + 1) if req.method == "GET" else b""
         self._send(req, status, body, headers, length=end + 1 - start)
+
+    def _send_file(self, req: Request, status: int, path: Path, start: int, length: int, headers: dict) -> None:
+        """Zero-copy (os.sendfile), so the stand-in's own CPU does not cap a concurrency benchmark."""
+        req.status = status
+        self.send_response(status)
+        for k, v in headers.items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(length))
+        self.end_headers()
+        with open(path, "rb") as f:
+            sent = 0
+            try:
+                while sent < length:
+                    n = os.sendfile(self.connection.fileno(), f.fileno(), start + sent, length - sent)
+                    if n == 0:
+                        break
+                    sent += n
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+        req.bytes = sent
 
     @staticmethod
     def _slice(data: Path | bytes, start: int, end: int) -> bytes:
@@ -323,11 +369,15 @@ def main() -> None:  # pragma: no cover - a manual / benchmark entry point
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every request")
     parser.add_argument("--repo", action="append", default=[], metavar="ORG/NAME=FILE[,FILE...]",
                         help="a repo and its files (served under their base names)")
+    parser.add_argument("--manifest", help='JSON {"ORG/NAME": {"files": {"path/in/repo": "local path"}, "tags": [...]}}')
     args = parser.parse_args()
     hub = HubStandIn(latency=args.latency)
     for spec in args.repo:
         repo_id, _, files = spec.partition("=")
         hub.add_repo(repo_id, {Path(f).name: Path(f) for f in files.split(",") if f})
+    if args.manifest:
+        for repo_id, repo in json.loads(Path(args.manifest).read_text()).items():
+            hub.add_repo(repo_id, {name: Path(p) for name, p in repo["files"].items()}, tags=repo.get("tags"))
     print(hub.start(), flush=True)
     try:
         threading.Event().wait()

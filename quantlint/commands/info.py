@@ -21,9 +21,17 @@ def inspect_command(
     from quantlint.settings import LintSettings
     from quantlint.targets import expand
 
+    from quantlint.remote import TargetFailed
+
     models = []
+    failed = False
     for target in expand(paths):
-        model = missing_model(target) if target.kind == "missing" else read_target(target)
+        try:
+            model = missing_model(target) if target.kind == "missing" else read_target(target)
+        except TargetFailed as exc:  # a remote target that could not be fetched
+            _err(str(exc))
+            failed = True
+            continue
         models.append(enrich(model, LintSettings()))  # derived facts (calibration, domain) as lint sees them
     if as_json:
         import json
@@ -32,10 +40,12 @@ def inspect_command(
 
         json.dump([{"target": m.target, **model_to_json(m)} for m in models], sys.stdout, indent=2, default=str)
         sys.stdout.write("\n")
-        raise typer.Exit(0)
+        raise typer.Exit(1 if failed else 0)
     from quantlint.report.inspect import write_inspect
 
     write_inspect(models, sys.stdout, {"color": _color_choice(color)})
+    if failed:
+        raise typer.Exit(1)
 
 
 @app.command("rules")

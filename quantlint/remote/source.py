@@ -120,7 +120,11 @@ class RemoteFileSource:
             want = max(end, self.first_read) if not self._data else end
             if self.size is not None:
                 want = min(want, self.size)
-            self._data += self._fetch(len(self._data), want)
+            chunk = self._fetch(len(self._data), want)
+            if self._data:
+                self._data += chunk
+            else:
+                self._data = bytearray(chunk)
         return bytes(self._data[offset:min(end, len(self._data))])
 
     def prefetch_hint(self, needed_end: int, estimated_end: int | None) -> int:
@@ -197,15 +201,18 @@ class RemoteFileSource:
     def _read_body(response: Any, expected: int) -> bytes:
         from huggingface_hub.utils import httpx
 
-        chunks = bytearray()
+        chunks: list[bytes] = []
+        got = 0
         try:
-            for chunk in response.iter_bytes():
-                chunks += chunk
-                if len(chunks) > expected:
+            for chunk in response.iter_raw(1 << 20):  # identity encoding: raw bytes, big reads
+                chunks.append(chunk)
+                got += len(chunk)
+                if got > expected:
                     break  # more than asked for: never read on, whatever the server sends
         except (httpx.TransportError, httpx.StreamError) as exc:
-            raise _Retry(f"connection broke after {len(chunks):,} bytes ({type(exc).__name__})") from None
-        return bytes(chunks[:expected])
+            raise _Retry(f"connection broke after {got:,} bytes ({type(exc).__name__})") from None
+        body = b"".join(chunks)
+        return body if len(body) <= expected else body[:expected]
 
 
 _LOCK = threading.Lock()
