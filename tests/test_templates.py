@@ -212,13 +212,15 @@ def test_syntax_error_is_ql604_not_a_traceback(tmp_path):
 
 @pytest.mark.parametrize("template", [
     "{{ " + "(" * 3000 + "1" + ")" * 3000 + " }}",
-    "{% if a %}" * 600 + "x" + "{% endif %}" * 600,
+    "{% if a %}" * 450 + "x" + "{% endif %}" * 450,
+    "{% if a %}" * 600 + "x" + "{% endif %}" * 600,  # over the tag budget: text scan
     "{{ 'a' * 1000000000 }}{{ ('a' ~ 'b') * 99999999 }}",
     "{% for %}", "{{", "{% endraw %}", "\x00\xff{{ x }}",
 ])
 def test_hostile_template_shapes_never_crash(template):
     analysis = analyse_template(template)
-    assert analysis.syntax is not None or analysis.parsed
+    over_budget = any(i.kind == "over-budget" for i in analysis.suspicious)
+    assert (analysis.syntax is not None) + analysis.parsed + over_budget == 1
 
 
 def test_dunder_in_a_template_that_does_not_parse_is_still_found():
@@ -234,3 +236,14 @@ def test_jinja2_is_not_imported_for_a_gguf_without_template(tmp_path):
             "lint_model_path({path!r}); print('jinja2' in sys.modules)").format(root=str(ROOT), path=str(path))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "False", out.stderr
+
+
+def test_long_text_runs_keep_their_lines_and_content():
+    # Long plain-text runs are condensed before parsing and restored after: lines and text hold.
+    prose = "Be helpful and brief.\n" * 2000
+    template = prose + "{{ '<|im_start|>' + x }}\n{{ ''.__class__ }}\n{{ '" + "word " * 3000 + "' }}"
+    analysis = analyse_template(template, 10_000)
+    assert [(i.line, i.construct) for i in analysis.code_execution] == [(2002, "''.__class__")]
+    assert [(e.text, e.line) for e in analysis.emitted_tokens] == [("<|im_start|>", 2001)]
+    sizes = sorted(i.reasons[0].split("-character")[0] for i in analysis.suspicious if i.kind == "long-literal")
+    assert sizes == ["a 15,000", "a 44,000"]

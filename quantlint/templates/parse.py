@@ -9,6 +9,8 @@ and runs no template code.
 
 from __future__ import annotations
 
+import re
+import secrets
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -46,13 +48,54 @@ def _environment() -> Any:
     return ImmutableSandboxedEnvironment(extensions=[GenerationTag, loopcontrols])
 
 
-def parse_template(source: str) -> ParseResult:
-    """The AST of `source`, or the reason it does not parse (never an exception)."""
-    try:
-        env = _environment()
-        from jinja2 import TemplateSyntaxError
-    except Exception as exc:  # jinja2 missing or broken: say so instead of crashing
-        return ParseResult(None, SyntaxProblem(f"jinja2 is not usable here ({type(exc).__name__}: {exc})", None))
+# Long stretches of plain text cost jinja2's lexer ~150 ns a character (its data regex tries
+# every tag opener at every position: ~150 ms for 1 MB of prose). A run of at least LONG_RUN
+# characters with no brace and no backslash cannot hold a tag boundary or an escape, so its
+# middle is swapped for a short marker (same number of newlines, so line numbers hold) before
+# parsing and put back into the template-data and string nodes afterwards.
+LONG_RUN = 8192
+MARGIN = 64
+_RUN = re.compile(r"[^{}\\]+")
+
+
+def _condense(source: str) -> tuple[str, dict[str, str]]:
+    if len(source) < LONG_RUN:
+        return source, {}
+    nonce = secrets.token_hex(6)
+    pieces: dict[str, str] = {}
+    out: list[str] = []
+    last = 0
+    for match in _RUN.finditer(source):
+        start, end = match.start(), match.end()
+        if end - start < LONG_RUN:
+            continue
+        middle = source[start + MARGIN:end - MARGIN]
+        marker = f"\ue000{nonce}{len(pieces)}" + "\n" * middle.count("\n") + "\ue001"
+        pieces[marker] = middle
+        out += [source[last:start + MARGIN], marker]
+        last = end - MARGIN
+    if not pieces:
+        return source, {}
+    out.append(source[last:])
+    return "".join(out), pieces
+
+
+def _restore(ast: Any, pieces: dict[str, str]) -> None:
+    from jinja2 import nodes
+
+    for node in ast.find_all((nodes.TemplateData, nodes.Const)):
+        attr = "data" if isinstance(node, nodes.TemplateData) else "value"
+        value = getattr(node, attr)
+        if isinstance(value, str) and "\ue000" in value:
+            for marker, text in pieces.items():
+                if marker in value:
+                    value = value.replace(marker, text)
+            setattr(node, attr, value)
+
+
+def _parse(env: Any, source: str) -> ParseResult:
+    from jinja2 import TemplateSyntaxError
+
     try:
         return ParseResult(env.parse(source), None)
     except TemplateSyntaxError as exc:
@@ -61,3 +104,22 @@ def parse_template(source: str) -> ParseResult:
         return ParseResult(None, SyntaxProblem("nested too deeply for the parser", None))
     except Exception as exc:  # the lexer and parser raise little else, but a template is hostile input
         return ParseResult(None, SyntaxProblem(f"{type(exc).__name__}: {exc}", None))
+
+
+def parse_template(source: str) -> ParseResult:
+    """The AST of `source`, or the reason it does not parse (never an exception)."""
+    try:
+        env = _environment()
+    except Exception as exc:  # jinja2 missing or broken: say so instead of crashing
+        return ParseResult(None, SyntaxProblem(f"jinja2 is not usable here ({type(exc).__name__}: {exc})", None))
+    skeleton, pieces = _condense(source)
+    if pieces:
+        result = _parse(env, skeleton)
+        if result.ast is not None:
+            try:
+                _restore(result.ast, pieces)
+                return result
+            except RecursionError:
+                pass
+        # A marker landed where only code may stand (a huge run inside an expression): parse as is.
+    return _parse(env, source)
