@@ -1,7 +1,7 @@
 """Fuzz the whole lint path with mutated GGUF headers (hypothesis).
 
-A failure is any exception escaping the reader, enrichers or checks, a run over 2 s, or a
-traced allocation peak past 64 MiB. The CI budget is small; a long run is:
+A failure is any exception escaping the reader, enrichers or checks, a run over 2 s of CPU,
+or the process's peak memory growing by more than 128 MiB while linting one mutant. The CI budget is small; a long run is:
 
     QUANTLINT_FUZZ_EXAMPLES=20000 python -m pytest -q tests/test_fuzz.py -p no:cacheprovider
 
@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import os
 import struct
+import resource
 import time
-import tracemalloc
 from functools import lru_cache
 from pathlib import Path
 
@@ -34,7 +34,7 @@ from tests.conftest import gemma_path  # noqa: E402
 
 EXAMPLES = int(os.environ.get("QUANTLINT_FUZZ_EXAMPLES", "150"))
 MAX_SECONDS = 2.0
-MAX_PEAK = 64 * 1024 * 1024
+MAX_GROWTH = 128 * 1024 * 1024  # peak RSS may not grow past this while linting one mutant
 
 
 class BytesSource:
@@ -127,22 +127,22 @@ def mutants(draw):
     return bytes(data), (len(header) + (1 << 33)) if claim_big else None
 
 
-@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), derandomize=EXAMPLES <= 500)
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), derandomize=EXAMPLES <= 500,
+          print_blob=False)
 @given(mutants())
 def test_no_mutant_escapes(mutant):
     data, declared = mutant
     load_registry()
-    tracemalloc.start()
-    start = time.perf_counter()
-    try:
-        lint_bytes(data, declared)
-    finally:
-        elapsed = time.perf_counter() - start
-        _, peak = tracemalloc.get_traced_memory()
-        tracemalloc.stop()
-    # tracemalloc itself slows Python down about 2x; the bound still holds with room to spare.
-    assert elapsed < MAX_SECONDS, f"{elapsed:.2f} s"
-    assert peak < MAX_PEAK + 2 * len(data), f"peak {peak:,} bytes"
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    # CPU time of this process: other processes on the machine do not inflate it.
+    start = time.process_time()
+    lint_bytes(data, declared)  # an exception escaping here is a failure
+    elapsed = time.process_time() - start
+    grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - rss_before
+    if elapsed >= MAX_SECONDS and os.environ.get("QUANTLINT_FUZZ_DUMP"):
+        Path(os.environ["QUANTLINT_FUZZ_DUMP"]).write_bytes(data)
+    assert elapsed < MAX_SECONDS, f"{elapsed:.2f} s of CPU"
+    assert grown < MAX_GROWTH, f"peak memory grew by {grown:,} bytes"
 
 
 def test_seeds_lint_clean_of_structural_faults():
