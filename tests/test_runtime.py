@@ -327,3 +327,9 @@ def test_pick_reads_a_hub_repo(quant_dir):
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)
     assert doc["chosen"] == "org/Tiny-GGUF:tiny-Q5_K_M.gguf" and len(doc["candidates"]) == len(QUANTS)
+
+
+def test_hostile_layer_count_is_refused_not_iterated():
+    layout, why = attention_layout(_model("llama", block_count=2**32 - 1, embedding_length=4096,
+                                          **{"attention.head_count": 32}))
+    assert layout is None and "512" in why

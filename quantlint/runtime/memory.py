@@ -40,6 +40,7 @@ OVERHEAD_BYTES = 600 * 1000 ** 2  # modelinfo-cli's fixed overhead
 CELL_PADDING = 256  # llama.cpp pads KV caches (and the SWA cache) to 256 cells
 DEFAULT_UBATCH = 512  # llama.cpp common.h n_ubatch
 OLLAMA_DEFAULT_CTX = 4096  # Ollama's documented default num_ctx (older releases: 2048)
+MAX_LAYERS = 512  # llama.cpp src/llama-hparams.h LLAMA_MAX_LAYERS
 FALLBACK_CTX = 4096  # llama.cpp's default -c before "0 = from the model"
 DEFAULT_CACHE_TYPE = "f16"  # common.h: cache_type_k = cache_type_v = f16
 
@@ -194,6 +195,8 @@ def attention_layout(model: Model) -> tuple[AttentionLayout | None, str]:
     n_layer = _as_int(_hyper(model, "block_count"))
     if not n_layer or n_layer <= 0:
         return None, "the model states no layer count (block_count)"
+    if n_layer > MAX_LAYERS:  # also keeps a hostile header from costing time or memory here
+        return None, f"block_count {n_layer} is more than llama.cpp loads ({MAX_LAYERS})"
     heads = _per_layer(_hyper(model, "attention.head_count"), n_layer, "head_count", notes)
     if not heads or not any(heads):
         return None, "the model states no attention head count (recurrent models keep no KV cache)"
