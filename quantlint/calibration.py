@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 # without imatrix or card never needs it, and `quantlint model.gguf` must stay fast.
 
 MAX_DATASET_CHARS = 120  # longer "names" are calibration text pasted into the config
+MAX_NOTE_CHARS = 1000  # card lines are read up to this length
 COUNT_KEYS = ("entries_count", "chunks_count", "rows", "length", "cols", "nsamples", "seqlen", "samples")
 CALIBRATION_FREE_NOTE = "calibration-free (no importance matrix)"
 # GPTQ-for-LLaMa and its siblings: `python llama.py MODEL DATASET --wbits 4 ...`
@@ -219,6 +220,7 @@ def card_note_calibration(model: Model, text: str) -> CalibrationFacts | None:
     from quantlint.facts.datasets import find_in_text, lookup
 
     for line in text.splitlines():
+        line = line[:MAX_NOTE_CHARS]  # a sentence, not a pasted blob
         lowered = line.lower()
         if "imatrix" in lowered and not any(w in lowered for w in ("dataset", "data", "calibration", " -f ")):
             continue

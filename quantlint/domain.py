@@ -46,8 +46,12 @@ NOT_CODE = frozenset({"decoder", "encoder", "unicode", "barcode"})
 _SPLIT = re.compile(r"[\s\-_./:,]+")
 
 
+MAX_NAME_CHARS = 256  # real names are short; a corrupt header can make a "name" megabytes long
+
+
 def tokens(text: str) -> list[str]:
     """Name tokens, lower case, with trailing version digits dropped ("starcoder2" -> "starcoder")."""
+    text = text[:MAX_NAME_CHARS]
     out = []
     for part in _SPLIT.split(text.lower()):
         if not part:
@@ -85,7 +89,7 @@ def _own_names(model: Model) -> list[tuple[str, str]]:
                          ("size label", ident.size_label), ("file name", ident.file_name), ("repo", ident.repo),
                          ("_name_or_path", ident.name_or_path)):
         if isinstance(value, str) and value:
-            names.append((label, value))
+            names.append((label, value[:MAX_NAME_CHARS]))
     if model.card is not None and model.card.model_name:
         names.append(("card model_name", model.card.model_name))
     return names
@@ -95,25 +99,31 @@ def _base_names(model: Model) -> list[tuple[str, str]]:
     bases = list(model.identity.base_models)
     if model.card is not None:
         bases.extend(b for b in model.card.base_model if b not in bases)
-    return [("base model", b) for b in bases if isinstance(b, str)]
+    return [("base model", b[:MAX_NAME_CHARS]) for b in bases[:16] if isinstance(b, str)]
 
 
 def _tags(model: Model) -> list[str]:
     tags = list(model.identity.tags)
     if model.card is not None:
         tags.extend(model.card.tags)
-    return [t.lower() for t in tags if isinstance(t, str)]
+    return [t[:MAX_NAME_CHARS].lower() for t in tags[:256] if isinstance(t, str)]
 
 
 def _languages(model: Model) -> list[str]:
-    langs = list(model.identity.languages)
+    langs = list(model.identity.languages[:256])
     if model.card is not None:
-        langs.extend(model.card.language)
+        langs.extend(model.card.language[:256])
     seen: list[str] = []
     for lang in langs:
-        if isinstance(lang, str) and lang.strip() and lang.strip().lower() not in seen:
-            seen.append(lang.strip().lower())
+        if isinstance(lang, str) and lang[:64].strip():
+            code = lang[:64].strip().lower()[:32]  # a language code or name; never a paragraph
+            if code not in seen:
+                seen.append(code)
     return seen
+
+
+def _short(value: str, limit: int = 80) -> str:
+    return value if len(value) <= limit else value[: limit - 1] + "…"
 
 
 def infer_domain(model: Model) -> dict[str, Any]:
@@ -125,11 +135,11 @@ def infer_domain(model: Model) -> dict[str, Any]:
     for label, value in _own_names(model):
         hit = _marker(value)
         if hit:
-            add(hit[0], "high", f"{label} {value!r} has {hit[1]!r}")
+            add(hit[0], "high", f"{label} {_short(value)!r} has {hit[1]!r}")
     for label, value in _base_names(model):
         hit = _marker(value)
         if hit:
-            add(hit[0], "medium", f"{label} {value!r} has {hit[1]!r}")
+            add(hit[0], "medium", f"{label} {_short(value)!r} has {hit[1]!r}")
     for tag in _tags(model):
         if tag in CODE_TAGS:
             add("code", "medium", f"tag {tag!r}")

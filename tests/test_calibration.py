@@ -126,6 +126,14 @@ def test_domain_inferred_from_identity(identity, domain, confidence):
     assert result["evidence"]
 
 
+def test_domain_evidence_stays_short_for_corrupt_megabyte_names():
+    from quantlint.domain import infer_domain
+
+    blob = "<unused0>\x0c\x00" * 300_000
+    result = infer_domain(_model(name=blob, basename=blob, tags=[blob] * 1000, languages=[blob] * 1000))
+    assert len(repr(result)) < 2000
+
+
 def test_domain_reads_the_card_language_and_tags():
     from quantlint.domain import infer_domain
     from quantlint.model import CardFacts
