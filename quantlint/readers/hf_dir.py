@@ -27,6 +27,7 @@ SIDECARS = ("quantize_config.json", "quant_config.json", "quantization_config.js
 INDEX = "model.safetensors.index.json"
 # Safetensors files in a model folder that are not its weights (exllamav2 working dirs, PEFT).
 NOT_WEIGHTS = {"cal_data.safetensors", "hidden_states.safetensors", "adapter_model.safetensors"}
+SKIP_FLATTEN = {"tensor_storage"}  # EXL3 quantization_config.json: one entry per module, thousands
 
 
 def read_local_directory(path: str, display: str) -> Model:
@@ -243,6 +244,8 @@ def _flatten(model: Model, file: str, data: Any, prefix: str = "", depth: int = 
         return
     if isinstance(data, dict) and depth < 4:
         for key, value in data.items():
+            if key in SKIP_FLATTEN:
+                continue
             _flatten(model, file, value, f"{prefix}.{key}" if prefix else str(key), depth + 1)
         return
     key = f"{file}:{prefix}"
