@@ -40,21 +40,27 @@ CODE = "QL202"
 NAME = "memory-over-budget"
 SEVERITY = "error"
 MIN_USEFUL_CONTEXT = 2048  # below this a context is no remedy worth offering
+FALLBACK_CONTEXT = 4096  # a smaller quant is also tried at this context
 
 
-def _smaller_quant(model: Model, est: MemoryEstimate, budget: int) -> str | None:
-    """The highest measured tier whose scaled weights fit next to the planned KV cache."""
+def _smaller_quant(model: Model, ctx: CheckContext, est: MemoryEstimate, budget: int) -> tuple[str, int] | None:
+    """(tier, context): the highest measured tier whose scaled weights fit next to the KV cache,
+    at the planned context, else at 4096 tokens."""
     current = tier(model.quant) if model.format == "gguf" else None
     if current is None or current.size_gib_llama3_8b is None:
         return None
-    room = budget - (est.kv_bytes or 0) - est.overhead_bytes
-    for t in TIERS:
-        if t.size_gib_llama3_8b is None or not is_below(t.label, current.label):
-            continue
-        # scale by llama.cpp's measured Llama-3-8B sizes (quantize.cpp), not nominal bpw:
-        # real files carry higher-precision tensors the nominal figure leaves out
-        if est.weights_bytes * t.size_gib_llama3_8b / current.size_gib_llama3_8b <= room:
-            return t.label
+    for context in dict.fromkeys((est.context, min(est.context, FALLBACK_CONTEXT))):
+        at = estimate_memory(model, ctx.settings.plan, context=context)
+        if at is None:
+            return None
+        room = budget - (at.kv_bytes or 0) - at.overhead_bytes
+        for t in TIERS:
+            if t.size_gib_llama3_8b is None or not is_below(t.label, current.label):
+                continue
+            # scale by llama.cpp's measured Llama-3-8B sizes (quantize.cpp), not nominal bpw:
+            # real files carry higher-precision tensors the nominal figure leaves out
+            if est.weights_bytes * t.size_gib_llama3_8b / current.size_gib_llama3_8b <= room:
+                return t.label, context
     return None
 
 
@@ -69,12 +75,14 @@ def _remedies(model: Model, ctx: CheckContext, est: MemoryEstimate, budget: int)
         q8 = estimate_memory(model, plan, context=est.context, cache_type_k="q8_0", cache_type_v="q8_0")
         if q8 is not None and q8.total_bytes <= budget:
             out.append(f"`--cache-type-k q8_0 --cache-type-v q8_0` (near-lossless) brings it to {fmt_bytes(q8.total_bytes)}")
-    smaller = _smaller_quant(model, est, budget)
+    smaller = _smaller_quant(model, ctx, est, budget)
     if smaller:
+        label, context = smaller
         note = ""
-        if is_below(smaller, ctx.settings.floor):
+        if is_below(label, ctx.settings.floor):
             note = f", below the floor {ctx.settings.floor}: a smaller model at {ctx.settings.floor} is usually the better trade"
-        out.append(f"a smaller quant of this model, about {smaller} at this context{note}")
+        where = "this context" if context == est.context else f"`-c {context}`"
+        out.append(f"a smaller quant of this model, about {label} at {where}{note}")
     if not out:
         out.append("a smaller model, or more memory: even the weights leave no room at a useful context")
     return out
