@@ -97,7 +97,8 @@ def _tidy(cal: CalibrationFacts) -> None:
         cal.details["dataset_path"] = data
         cal.dataset = _basename(data)  # an absolute build path: the basename is the name
     elif data is not None and not isinstance(data, str):
-        cal.dataset = str(data)
+        text = str(data)  # a number or a mapping where a name belongs
+        cal.dataset = text if len(text) <= MAX_DATASET_CHARS else f"(a {type(data).__name__} of {len(text):,} characters)"
     if cal.dataset == "(default)" and cal.kind == "recorded":
         cal.kind = "built-in"  # EXL2 writes "(default)" for its built-in mix
 
