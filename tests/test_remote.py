@@ -151,6 +151,9 @@ def test_repo_expands_to_every_gguf_and_groups_shards(hub, tmp_path, make_gguf):
     names = [t["target"] for t in doc["targets"]]
     assert names == ["org/Many-GGUF:Many-Q2_K.gguf", "org/Many-GGUF:Many-Q4_K_M.gguf",
                      "org/Many-GGUF:big/Many-Q8_0-00001-of-00002.gguf"]
+    shard_set = doc["targets"][2]["model"]
+    assert shard_set["file"]["shards"] == ["big/Many-Q8_0-00001-of-00002.gguf", "big/Many-Q8_0-00002-of-00002.gguf"]
+    assert shard_set["tensor_count"] == 2 * doc["targets"][1]["model"]["tensor_count"]  # tensors of both shards
     pinned = {r.path.split("/resolve/")[1].split("/")[0] for r in hub.requests("/resolve/")}
     assert pinned == {hub.repos["org/Many-GGUF"].sha}  # every file read at one commit, not "main"
 

@@ -7,14 +7,16 @@ TargetFailed, i.e. a per-target error, never a QL9xx finding about the file's co
 
 from __future__ import annotations
 
+import posixpath
 import threading
+from dataclasses import replace
 from typing import Any
 
 from quantlint.model import Model, ReadProblem
 from quantlint.remote import TargetFailed
 from quantlint.remote.directory import RemoteDirectory, hub_url
 from quantlint.remote.source import RemoteFileSource, quiet_hub_logs
-from quantlint.targets import Target
+from quantlint.targets import Target, split_key
 
 CARD_LIMIT = 1 << 20
 _CARDS: dict[tuple[str, str, str], str | None] = {}  # (repo, sha, path) -> card text, per process
@@ -69,14 +71,26 @@ def _read_set(target: Target, repo: str, sha: str) -> Model:
         if failure:
             raise TargetFailed(failure)
         return model
-    # Without the split reader: the first shard carries the metadata; the rest are walked
-    # so a missing or unreadable shard still surfaces.
-    first = _read_file(sources[target.shards[0]], target.shards[0], target.display)
-    for path in target.shards[1:]:
-        _read_file(sources[path], path, f"{repo}:{path}")
-    if first.file is not None:
-        first.file.shards = list(target.shards)
-    return first
+    # Without a source-based split reader: the first shard's metadata, every shard's tensors.
+    models = [_read_file(sources[p], p, target.display) for p in target.shards]
+    model = models[0]
+    model.tensors = [replace(t, file=posixpath.basename(p)) for p, m in zip(target.shards, models) for t in m.tensors]
+    model.problems = [p for m in models for p in m.problems]
+    count = target.expected_shards or len(target.shards)
+    present = {k[1] for p in target.shards if (k := split_key(posixpath.basename(p)))}
+    for n in sorted(set(range(1, count + 1)) - present):
+        model.problems.append(ReadProblem(kind="split", message=f"shard {n} of {count} is missing from the repo",
+                                          details={"shard": n, "missing": True}))
+    if model.format == "gguf":
+        from quantlint.readers.gguf_model import derive_tensor_facts
+
+        derive_tensor_facts(model)
+    if model.file is not None:
+        model.file.shards = list(target.shards)
+        sizes = [m.file.size for m in models if m.file is not None and m.file.size is not None]
+        model.file.size = sum(sizes) if sizes else model.file.size
+        model.file.bytes_read = sum(s.bytes_fetched for s in sources.values())
+    return model
 
 
 def _read_dir(target: Target, repo: str, sha: str) -> Model:
