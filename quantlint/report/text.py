@@ -77,6 +77,8 @@ def write_full(results: list[Any], stream: TextIO, options: dict[str, Any]) -> N
         findings = result.findings
         worst = findings[0].severity if findings else None
         mark = {"error": "[bold red]✗[/]", "warning": "[yellow]![/]", "info": "[cyan]i[/]"}.get(worst or "", "[green]✓[/]")
+        if result.error:  # not read at all (network, gated, missing): never a green tick
+            mark = "[bold red]✗[/]"
         console.print(f"{mark} [bold]{escape(result.target)}[/]  [dim]{escape(model_summary(result.model))}[/]")
         if result.error:
             console.print(f"    [bold red]error[/]: {escape(result.error)}")
