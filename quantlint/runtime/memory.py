@@ -248,7 +248,8 @@ def kv_cache_bytes(layout: AttentionLayout, context: int, cache_type_k: str = DE
 def weight_bytes(model: Model) -> tuple[int | None, str]:
     sizes = [t.nbytes for t in model.tensors if t.nbytes is not None]
     if model.tensors and len(sizes) == len(model.tensors):
-        return sum(sizes), "tensor data declared by the header"
+        where = "header" if model.format == "gguf" else "safetensors headers"
+        return sum(sizes), f"the tensor sizes the {where} declare"
     if model.format == "gguf" and model.file is not None and model.file.size:
         return model.file.size, "file size (some tensor types unknown)"
     if model.parameters and model.bits_per_weight_file:
@@ -268,6 +269,8 @@ def effective_context(model: Model, plan: RuntimePlan) -> tuple[int, str]:
         return plan.ctx_size, f"context {plan.ctx_size} ({plan.source or 'planned'})"
     if plan.runtime == "ollama":
         return OLLAMA_DEFAULT_CTX, f"context {OLLAMA_DEFAULT_CTX} (Ollama's default num_ctx)"
+    if model.context_length and model.format != "gguf":
+        return model.context_length, f"context {model.context_length}, the model's own (most runtimes' default)"
     if model.context_length:
         return model.context_length, (f"context {model.context_length}, the model's training context "
                                       "(llama.cpp's default when -c is not given, or -c 0)")
