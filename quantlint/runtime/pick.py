@@ -19,7 +19,7 @@ from typing import Any, TextIO
 
 from quantlint.facts.tiers import TIER_RANK, is_below, normalise_label, tier
 from quantlint.model import Model
-from quantlint.runtime.memory import MemoryEstimate, effective_context, estimate_memory, fmt_bytes
+from quantlint.runtime.memory import MemoryEstimate, estimate_memory, fmt_bytes
 from quantlint.settings import LintSettings, RuntimePlan
 
 MOE_MIN_BPW = 5.0  # QL102: Mixture-of-Experts experts below Q5 (5 bpw)
