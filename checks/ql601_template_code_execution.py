@@ -44,7 +44,7 @@ from collections.abc import Iterator
 from quantlint.findings import Finding
 from quantlint.model import Model
 from quantlint.settings import CheckContext
-from quantlint.templates import template_sources
+from quantlint.templates import has_templates, template_sources
 
 CODE = "QL601"
 NAME = "template-code-execution"
@@ -55,7 +55,9 @@ HINT = ("Treat this file as hostile: do not load it with a runtime that renders 
 
 
 def check(model: Model, ctx: CheckContext) -> Iterator[Finding]:
-    from quantlint.templates.analysis import analyse_template
+    if not has_templates(model):
+        return
+    from quantlint.templates.analysis import analyse_template  # jinja2 only when there is a template
 
     for location, text in template_sources(model):
         analysis = analyse_template(text)

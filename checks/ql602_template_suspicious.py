@@ -42,7 +42,7 @@ from quantlint.facts.template_patterns import MAX_LITERAL_CHARS
 from quantlint.findings import Finding
 from quantlint.model import Model
 from quantlint.settings import CheckContext
-from quantlint.templates import template_sources
+from quantlint.templates import has_templates, template_sources
 
 CODE = "QL602"
 NAME = "template-suspicious"
@@ -69,7 +69,9 @@ def _limit(ctx: CheckContext) -> int:
 
 
 def check(model: Model, ctx: CheckContext) -> Iterator[Finding]:
-    from quantlint.templates.analysis import analyse_template
+    if not has_templates(model):
+        return
+    from quantlint.templates.analysis import analyse_template  # jinja2 only when there is a template
 
     limit = _limit(ctx)
     for location, text in template_sources(model):

@@ -33,14 +33,17 @@ tokenizer includes the template's special tokens as CONTROL tokens.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from quantlint.facts.pretokenizers import LLAMA_CPP_FORCED_SPECIAL
 from quantlint.facts.template_patterns import KNOWN_ROLE_TOKENS
 from quantlint.findings import Finding
 from quantlint.model import Model
 from quantlint.settings import CheckContext
-from quantlint.templates import template_sources
-from quantlint.vocab import VocabIndex, vocab_index
+from quantlint.templates import has_templates, template_sources
+
+if TYPE_CHECKING:
+    from quantlint.vocab import VocabIndex
 
 CODE = "QL603"
 NAME = "template-tokens-missing"
@@ -49,7 +52,7 @@ SEVERITY = "warning"
 MAX_LISTED = 8
 
 
-def _family_present(vocab: VocabIndex, token: str) -> bool:
+def _family_present(vocab: "VocabIndex", token: str) -> bool:
     family = KNOWN_ROLE_TOKENS[token][0]
     return any(vocab.find(other) is not None for other, (fam, _, _) in KNOWN_ROLE_TOKENS.items()
                if fam == family and other != token)
@@ -62,8 +65,10 @@ def _listing(items: list[str]) -> str:
 
 def check(model: Model, ctx: CheckContext) -> Iterator[Finding]:
     tok = model.tokenizer
-    if not tok.chat_template and not tok.named_chat_templates:
+    if not has_templates(model) or not tok.tokens_blob:
         return
+    from quantlint.vocab import vocab_index
+
     vocab = vocab_index(tok.tokens_blob, tok.token_types_blob, tok.byte_order)
     if vocab is None:
         return

@@ -29,7 +29,7 @@ from collections.abc import Iterator
 from quantlint.findings import Finding
 from quantlint.model import Model
 from quantlint.settings import CheckContext
-from quantlint.templates import template_sources
+from quantlint.templates import has_templates, template_sources
 
 CODE = "QL604"
 NAME = "template-syntax"
@@ -37,7 +37,9 @@ SEVERITY = "warning"
 
 
 def check(model: Model, ctx: CheckContext) -> Iterator[Finding]:
-    from quantlint.templates.analysis import analyse_template
+    if not has_templates(model):
+        return
+    from quantlint.templates.analysis import analyse_template  # jinja2 only when there is a template
 
     for location, text in template_sources(model):
         problem = analyse_template(text).syntax

@@ -26,10 +26,25 @@ Sources:
 from __future__ import annotations
 
 import re
+from typing import Any
+
+
+class LazyPattern:
+    """A regex compiled on first use: the rule modules import this table at start-up, and a
+    GGUF without a chat template should not pay for compiling patterns it never runs."""
+
+    def __init__(self, pattern: str, flags: int = 0) -> None:
+        self._args = (pattern, flags)
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(re.compile(*self._args), name)
+        setattr(self, name, value)  # later lookups find it directly
+        return value
+
 
 # -- QL601: reaching Python internals ----------------------------------------------------------
-DUNDER = re.compile(r"^__[A-Za-z0-9_]+__$")
-DUNDER_INSIDE = re.compile(r"__[A-Za-z][A-Za-z0-9_]*__")
+DUNDER = LazyPattern(r"^__[A-Za-z0-9_]+__$")
+DUNDER_INSIDE = LazyPattern(r"__[A-Za-z][A-Za-z0-9_]*__")
 
 # Names that are objects in every jinja2 render (or in Flask's), whose attributes lead to
 # Python functions and from there to __globals__ / __builtins__. Calling cycler/joiner/
@@ -149,7 +164,7 @@ INVISIBLE_RANGES: list[tuple[int, int, str]] = [
     (0xFFA0, 0xFFA0, "halfwidth Hangul filler (invisible)"),
     (0xE0000, 0xE007F, "Unicode tag character (invisible ASCII smuggling)"),
 ]
-INVISIBLE_CHARS = re.compile("[" + "".join(
+INVISIBLE_CHARS = LazyPattern("[" + "".join(
     f"\\U{start:08x}" + (f"-\\U{end:08x}" if end != start else "") for start, end, _ in INVISIBLE_RANGES) + "]")
 
 # Strings that look like a network endpoint or a shell command: a chat template formats
@@ -157,16 +172,16 @@ INVISIBLE_CHARS = re.compile("[" + "".join(
 # (Patterns start with a literal or a character class, never with \b or a lookbehind, so the
 # regex engine can skip ahead: a 1 MB template scans in milliseconds. Word boundaries are
 # checked on the match by the analysis.)
-NETWORK_PATTERNS: dict[str, tuple[re.Pattern[str], str]] = {
-    "url": (re.compile(r"(?:https?|ftp|wss?|file|HTTPS?|FTP|WSS?|FILE|Https?)://[^\s'\"<>{}]+"),
+NETWORK_PATTERNS: dict[str, tuple[LazyPattern, str]] = {
+    "url": (LazyPattern(r"(?:https?|ftp|wss?|file|HTTPS?|FTP|WSS?|FILE|Https?)://[^\s'\"<>{}]+"),
             "a URL: a template has no reason to name a host, and a runtime that fetches or a model told to visit it leaks data"),
     # Found from its first dot (a literal the engine can search for fast); the first octet and
     # the port are taken around the match by ipv4_around().
-    "ipv4": (re.compile(r"\.\d{1,3}\.\d{1,3}\.\d{1,3}"), "an IPv4 address"),
+    "ipv4": (LazyPattern(r"\.\d{1,3}\.\d{1,3}\.\d{1,3}"), "an IPv4 address"),
     # Found from the option dash (" -"), then the command word before it is checked; /bin/sh directly.
-    "shell": (re.compile(r"[ \t]-{1,2}[A-Za-z]|/bin/(?:ba)?sh"), "a shell command line"),
+    "shell": (LazyPattern(r"[ \t]-{1,2}[A-Za-z]|/bin/(?:ba)?sh"), "a shell command line"),
 }
-SHELL_COMMANDS = re.compile(r"(?:^|[^\w.-])(?:curl|wget|ncat|nc|bash|sh|powershell|rm)[ \t]*$")
+SHELL_COMMANDS = LazyPattern(r"(?:^|[^\w.-])(?:curl|wget|ncat|nc|bash|sh|powershell|rm)[ \t]*$")
 # Candidates examined per pattern and template: a template made of "1.2.3.4.5..." cannot make
 # the scan slow.
 MAX_SCAN_CANDIDATES = 4096
@@ -202,7 +217,7 @@ MAX_LITERAL_CHARS = 8192
 MAX_PARSE_CHARS = 1 << 20
 MAX_PARSE_TAGS = 1024
 # Base64-looking runs: encoded payloads hide instructions from a reader.
-BASE64_RUN = re.compile(r"[A-Za-z0-9+/]{200,}={0,2}")
+BASE64_RUN = LazyPattern(r"[A-Za-z0-9+/]{200,}={0,2}")
 
 # Conditions on message content that gate literal text: the template writes extra instructions
 # only when a keyword appears (a hidden trigger). Comparing content with a tag or a token
@@ -211,13 +226,13 @@ BASE64_RUN = re.compile(r"[A-Za-z0-9+/]{200,}={0,2}")
 CONTENT_FIELDS = frozenset({"content"})
 CONTENT_TEST_METHODS = frozenset({"startswith", "endswith", "find", "count", "index", "rfind", "__contains__", "search", "match"})
 TIME_FUNCTIONS = frozenset({"strftime_now", "now", "today"})
-TAG_LIKE = re.compile(r"^\s*(?:</?[\w\-|.:\u2581\uff5c]+/?>|\[/?[\w\-]+\]|<\|[^|]+\|>)\s*$")
+TAG_LIKE = LazyPattern(r"^\s*(?:</?[\w\-|.:\u2581\uff5c]+/?>|\[/?[\w\-]+\]|<\|[^|]+\|>)\s*$")
 MIN_HIDDEN_WORDS = 3  # emitted literal words in a gated branch that make it an instruction
 
 # -- QL603: role and control tokens a template emits ------------------------------------------
 # Shapes that are never plain text: <|...|>, DeepSeek's full-width <｜...｜>, Gemma 4's
 # <|turn> / <turn|>.
-CONTROL_TOKEN_SHAPES = re.compile(
+CONTROL_TOKEN_SHAPES = LazyPattern(
     r"<\|[^\s<>|{}]{1,64}\|>"            # <|im_start|>, <|start_header_id|>
     r"|<\uff5c[^\s<>\uff5c]{1,64}\uff5c>"  # <｜User｜>, <｜end▁of▁sentence｜>
     r"|<\|[A-Za-z_]{1,32}>"              # <|turn>
@@ -242,7 +257,7 @@ KNOWN_ROLE_TOKENS: dict[str, tuple[str, bool, str]] = {
     "[TOOL_RESULTS]": ("mistral", True, "Mistral v3+ tool-result control token"),
     "[/TOOL_RESULTS]": ("mistral", True, "Mistral v3+ tool-result control token"),
 }
-KNOWN_ROLE_PATTERN = re.compile("|".join(re.escape(t) for t in sorted(KNOWN_ROLE_TOKENS, key=len, reverse=True)))
+KNOWN_ROLE_PATTERN = LazyPattern("|".join(re.escape(t) for t in sorted(KNOWN_ROLE_TOKENS, key=len, reverse=True)))
 
 # String methods whose arguments are searched for, not emitted (content.split('</think>')).
 SEARCH_METHODS = frozenset({"split", "rsplit", "startswith", "endswith", "find", "rfind", "index",

@@ -13,6 +13,11 @@ from collections.abc import Iterator
 from quantlint.model import Model
 
 
+def has_templates(model: Model) -> bool:
+    tok = model.tokenizer
+    return bool(tok.chat_template) or any(isinstance(t, str) and t for t in tok.named_chat_templates.values())
+
+
 def template_sources(model: Model) -> Iterator[tuple[str, str]]:
     """(location, template text) for each distinct template; duplicates are analysed once."""
     tok = model.tokenizer
