@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +57,16 @@ def target_key(target_path: str, local: bool, baseline_path: str) -> str:
     except ValueError:  # another drive on Windows
         rel = str(Path(target_path).resolve())
     return Path(rel).as_posix()
+
+
+def fingerprint(finding: Any, target: str, base_file: str) -> str:
+    """Finding.fingerprint with a location that is a file path (QL903 names the pointer file)
+    made relative like the target, so the working directory never changes the fingerprint."""
+    location = finding.location
+    if location and ("/" in location or os.sep in location) and os.path.exists(location):
+        location = target_key(location, True, base_file)
+        finding = replace(finding, location=location)
+    return finding.fingerprint(target)
 
 
 def _unjustified(entry: BaselineEntry) -> bool:

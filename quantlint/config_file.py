@@ -12,7 +12,6 @@ typo in a rule code must not silently turn a rule off.
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 from dataclasses import dataclass, field
@@ -136,6 +135,8 @@ def load(paths: list[str], config: str | None, isolated: bool) -> FileConfig:
 
 # -- validation ------------------------------------------------------------------------------
 def _suggest(word: str, choices: list[str]) -> str:
+    import difflib
+
     close = difflib.get_close_matches(word, choices, n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
 

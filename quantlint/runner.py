@@ -114,7 +114,7 @@ def _key(item: Linted, baseline_path: str) -> str:
 
 
 def apply_baseline(linted: list[Linted], path: str) -> None:
-    from quantlint.baseline import load_baseline
+    from quantlint.baseline import fingerprint, load_baseline
 
     try:
         accepted = load_baseline(path)
@@ -125,7 +125,7 @@ def apply_baseline(linted: list[Linted], path: str) -> None:
     for item in linted:
         kept, key = [], _key(item, path)
         for f in item.result.findings:
-            fp = f.fingerprint(key)
+            fp = fingerprint(f, key, path)
             if fp in accepted:
                 used.add(fp)
                 suppressed += 1
@@ -142,13 +142,13 @@ def apply_baseline(linted: list[Linted], path: str) -> None:
 
 
 def record_baseline(linted: list[Linted], path: str) -> int:
-    from quantlint.baseline import BaselineEntry, write_baseline
+    from quantlint.baseline import BaselineEntry, fingerprint, write_baseline
 
     entries = []
     for item in linted:
         key = _key(item, path)
         for f in item.result.findings:
-            entries.append(BaselineEntry(fingerprint=f.fingerprint(key), code=f.code or "?", target=key,
+            entries.append(BaselineEntry(fingerprint=fingerprint(f, key, path), code=f.code or "?", target=key,
                                          location=f.location, message=f.message))
     write_baseline(path, entries)
     sys.stderr.write(f"quantlint: wrote {len(entries)} finding(s) to {path}; write a justification for each "

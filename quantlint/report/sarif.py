@@ -23,6 +23,7 @@ from typing import Any, TextIO
 from urllib.parse import quote
 
 from quantlint import __version__
+from quantlint.baseline import fingerprint
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 HOMEPAGE = "https://github.com/quantlint/quantlint"
@@ -133,7 +134,7 @@ def result_object(finding: Any, model: Any, target: str, rule_index: dict[str, i
         "level": LEVELS.get(finding.severity or "info", "note"),
         "message": {"text": text},
         "locations": [location],
-        "partialFingerprints": {FINGERPRINT_KEY: finding.fingerprint(uri)},
+        "partialFingerprints": {FINGERPRINT_KEY: fingerprint(finding, uri, os.path.join(os.getcwd(), "x.sarif"))},
         "properties": properties,
     }
     if finding.code in rule_index:

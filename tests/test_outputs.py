@@ -1,0 +1,167 @@
+"""Output formats for tools: SARIF 2.1.0, GitHub workflow commands, statistics, streams, color."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import SHARED, run_cli
+
+SARIF_SCHEMA = SHARED / "reference" / "sarif-schema-2.1.0.json"
+POINTER = "version https://git-lfs.github.com/spec/v1\noid sha256:" + "ab" * 32 + "\nsize 4683073184\n"
+ANSI = "\x1b["
+
+
+@pytest.fixture
+def models(tmp_path, make_gguf) -> Path:
+    """A folder with several findings: a Q2_K (QL101), a Q3_K_M (QL101), an LFS pointer (QL903),
+    a truncated file (QL901) and a clean Q4_K_M."""
+    make_gguf("clean-Q4_K_M.gguf", "Q4_K_M")
+    make_gguf("tiny-Q2_K.gguf", "Q2_K")
+    make_gguf("tiny-Q3_K_M.gguf", "Q3_K_M")
+    whole = make_gguf("cut-Q4_K_M.gguf", "Q4_K_M").read_bytes()
+    (tmp_path / "cut-Q4_K_M.gguf").write_bytes(whole[: len(whole) * 3 // 4])
+    (tmp_path / "pointer-Q8_0.gguf").write_text(POINTER, encoding="utf-8")
+    return tmp_path
+
+
+def sarif_of(folder: Path, *extra: str) -> dict:
+    proc = run_cli("--output-format", "sarif", *extra, ".", cwd=folder)
+    assert proc.returncode == 1, proc.stderr
+    return json.loads(proc.stdout)
+
+
+# -- SARIF -------------------------------------------------------------------------------------
+def test_sarif_validates_against_the_2_1_0_schema(models):
+    document = sarif_of(models)
+    results = document["runs"][0]["results"]
+    assert {r["ruleId"] for r in results} >= {"QL101", "QL901", "QL903"}
+    if not SARIF_SCHEMA.is_file():
+        pytest.skip(f"{SARIF_SCHEMA} is absent: structure checked, schema validation skipped")
+    import jsonschema
+
+    schema = json.loads(SARIF_SCHEMA.read_text(encoding="utf-8"))
+    errors = sorted(jsonschema.Draft4Validator(schema).iter_errors(document), key=lambda e: list(e.path))
+    assert not errors, [f"{list(e.path)}: {e.message}" for e in errors[:5]]
+
+
+def test_sarif_rules_carry_their_docs_and_help_uri(models):
+    run = sarif_of(models)["runs"][0]
+    rules = run["tool"]["driver"]["rules"]
+    by_id = {r["id"]: r for r in rules}
+    ql101 = by_id["QL101"]
+    assert ql101["name"] == "tier-below-floor"
+    assert ql101["shortDescription"]["text"].startswith("The quant tier is below the floor")
+    assert "llama.cpp's quality order" in ql101["fullDescription"]["text"]  # the "What it does" section
+    assert "## Why is this bad?" in ql101["help"]["text"] and ql101["help"]["markdown"].startswith("# tier-below-floor (QL101)")
+    assert ql101["helpUri"].endswith("checks/ql101_tier_below_floor.py")
+    for result in run["results"]:  # every result points at its rule's descriptor
+        assert rules[result["ruleIndex"]]["id"] == result["ruleId"]
+
+
+def test_sarif_results_locate_the_key_or_tensor_in_the_file(models):
+    results = sarif_of(models)["runs"][0]["results"]
+    q2 = next(r for r in results if r["ruleId"] == "QL101" and "Q2_K" in r["message"]["text"])
+    location = q2["locations"][0]
+    assert location["physicalLocation"]["artifactLocation"]["uri"] == "tiny-Q2_K.gguf"  # relative to the CWD
+    assert location["physicalLocation"]["region"] == {"startLine": 1}  # GitHub drops results without a line
+    assert location["logicalLocations"][0]["fullyQualifiedName"] == "general.file_type"
+    assert q2["level"] == "error" and "How to fix" in q2["message"]["text"]
+    cut = next(r for r in results if r["ruleId"] == "QL901")
+    assert isinstance(cut["properties"]["byteOffset"], int)  # the binary position, outside the text region
+
+
+def test_sarif_fingerprints_are_stable_and_distinct(models, tmp_path_factory):
+    first = sarif_of(models)["runs"][0]["results"]
+    second = sarif_of(models)["runs"][0]["results"]
+    prints = [r["partialFingerprints"]["quantlintFingerprint/v1"] for r in first]
+    assert prints == [r["partialFingerprints"]["quantlintFingerprint/v1"] for r in second]
+    assert len(set(prints)) == len(prints)
+    # However the file is named on the command line, the alert keeps its identity.
+    spellings = [".", "./pointer-Q8_0.gguf", str(models / "pointer-Q8_0.gguf")]
+    ql903 = set()
+    for spelling in spellings:
+        proc = run_cli("--output-format", "sarif", "--select", "QL903", spelling, cwd=models)
+        ql903 |= {r["partialFingerprints"]["quantlintFingerprint/v1"] for r in json.loads(proc.stdout)["runs"][0]["results"]}
+    assert len(ql903) == 1
+
+
+def test_sarif_info_maps_to_note(tmp_path, make_gguf):
+    make_gguf("tiny-Q4_K_S.gguf", "Q4_K_S")  # the floor's bit class but a weaker mix: info
+    (result,) = sarif_of(tmp_path, "--select", "QL101", "--fail-on", "info")["runs"][0]["results"]
+    assert result["level"] == "note" and result["properties"]["severity"] == "info"
+
+
+# -- GitHub workflow commands ------------------------------------------------------------------
+COMMAND = re.compile(r"^::(error|warning|notice) (?P<props>[^:]*)::(?P<message>.*)$")
+
+
+def test_github_lines_follow_the_workflow_command_syntax(models):
+    proc = run_cli("--output-format", "github", ".", cwd=models)
+    assert proc.returncode == 1
+    lines = proc.stdout.splitlines()
+    assert lines and all(COMMAND.match(line) for line in lines), proc.stdout
+    levels = [COMMAND.match(line).group(1) for line in lines]
+    assert levels == sorted(levels, key=["error", "warning", "notice"].index)  # most severe first
+    props = dict(p.split("=", 1) for p in COMMAND.match(lines[0]).group("props").split(","))
+    assert set(props) == {"file", "line", "title"} and props["line"] == "1"
+
+
+def test_github_escapes_commas_colons_and_newlines(tmp_path, make_gguf):
+    make_gguf("odd, name:v2-Q2_K.gguf", "Q2_K")
+    proc = run_cli("--output-format", "github", "--select", "QL101", ".", cwd=tmp_path)
+    (line,) = proc.stdout.splitlines()  # the hint's newline did not split the command
+    match = COMMAND.match(line)
+    assert "file=odd%2C name%3Av2-Q2_K.gguf," in match.group("props")
+    assert "title=QL101 tier-below-floor @ general.file_type" in match.group("props")
+    assert "%0AHow to fix:" in match.group("message")
+    assert match.group("message").startswith("odd, name:v2-Q2_K.gguf: Q2_K")  # message keeps , and :
+
+
+def test_github_escaping_rules():
+    from quantlint.report.github import command, escape_data, escape_property
+
+    assert escape_data("100% done\r\nnext") == "100%25 done%0D%0Anext"
+    assert escape_property("a,b:c%\n") == "a%2Cb%3Ac%25%0A"
+    assert command("notice", {"file": "x:y.gguf"}, "m") == "::notice file=x%3Ay.gguf::m"
+
+
+# -- statistics, -o, streams, color --------------------------------------------------------------
+def test_statistics_one_line_per_rule(models):
+    proc = run_cli("--statistics", ".", cwd=models)
+    rows = [line.split("\t") for line in proc.stdout.splitlines()]
+    assert ["2", "QL101", "tier-below-floor"] in rows and ["1", "QL903", "lfs-pointer"] in rows
+    assert all(len(r) == 3 and r[0].isdigit() for r in rows)
+    counts = [int(r[0]) for r in rows]
+    assert counts == sorted(counts, reverse=True)
+    as_json = json.loads(run_cli("--statistics", "--output-format", "json", ".", cwd=models).stdout)
+    assert {"code": "QL101", "name": "tier-below-floor", "count": 2} in as_json
+
+
+def test_output_file_gets_the_report_and_stdout_stays_empty(models):
+    proc = run_cli("--output-format", "sarif", "-o", "report.sarif", ".", cwd=models)
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert json.loads((models / "report.sarif").read_text(encoding="utf-8"))["version"] == "2.1.0"
+
+
+@pytest.mark.parametrize("fmt", ["json", "json-lines", "sarif", "github"])
+@pytest.mark.parametrize("env", [{"NO_COLOR": "1"}, {"NO_COLOR": "", "FORCE_COLOR": "1"}])
+def test_machine_formats_never_carry_ansi_escapes(models, fmt, env):
+    proc = run_cli("--output-format", fmt, ".", cwd=models, env=env)  # stdout is a pipe, not a TTY
+    assert proc.stdout and ANSI not in proc.stdout
+    if fmt in ("json", "sarif"):
+        json.loads(proc.stdout)  # pure JSON: nothing else on stdout
+    if fmt == "json-lines":
+        assert all(json.loads(line) for line in proc.stdout.splitlines())
+
+
+def test_color_flags_and_environment_for_text_output(models):
+    plain = run_cli(".", cwd=models, env={"NO_COLOR": "1"})
+    forced = run_cli(".", cwd=models, env={"NO_COLOR": "", "FORCE_COLOR": "1"})
+    always = run_cli("--color", "always", ".", cwd=models, env={"NO_COLOR": "1"})
+    never = run_cli("--color", "never", ".", cwd=models, env={"NO_COLOR": "", "FORCE_COLOR": "1"})
+    assert ANSI not in plain.stdout and ANSI not in never.stdout
+    assert ANSI in forced.stdout and ANSI in always.stdout  # an explicit flag beats the environment
