@@ -18,7 +18,7 @@ import os
 import sys
 import threading
 import zlib
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -199,11 +199,11 @@ class _Progress:
             self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                                 TimeElapsedColumn(), console=Console(stderr=True), transient=True)
             self.bar.start()
-            self.task = self.bar.add_task("resolving repos", total=None)
+            self.task = self.bar.add_task("listing repos", total=None)
 
     def stage(self, description: str, total: int) -> None:
         if self.bar is not None:
-            self.bar.update(self.task, description=description, total=total, completed=0)
+            self.bar.update(self.task, description=description, total=total)
 
     def advance(self) -> None:
         if self.bar is not None:
@@ -242,28 +242,34 @@ def run_scan(opts: ScanOptions, resolved: Any, registry: Any,
 
     try:
         with ThreadPoolExecutor(max_workers=max(1, opts.jobs)) as pool:
-            progress.stage("resolving repos", len(specs))
-            targets: list[Target] = []
-            for future in as_completed([pool.submit(resolve_spec, s, offline) for s in specs]):
-                targets.extend(future.result())
-                progress.advance()
-            targets.sort(key=lambda t: t.display)
-            progress.stage("linting", len(targets))
-            jobs: dict[Future, tuple[Target, str | None]] = {}
-            for target in targets:
-                key = cache.key(target) if cache else None
-                hit = cache.get(key) if cache else None
-                if hit is not None:
-                    cached += 1
-                    done(hit)
-                else:
-                    jobs[pool.submit(lint_to_object, target, resolved, registry)] = (target, key)
-            for future in as_completed(jobs):
-                target, key = jobs[future]
-                obj = future.result()
-                if cache is not None:
-                    cache.put(key, obj)
-                done(obj)
+            # One pool for both steps, pipelined: a repo's files start as soon as it is listed.
+            pending: dict[Future, tuple[str, Any]] = {pool.submit(resolve_spec, s, offline): ("repo", s)
+                                                      for s in specs}
+            repos_left, files = len(specs), 0
+            progress.stage(f"listing {repos_left} repos", 0)
+            while pending:
+                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    step, info = pending.pop(future)
+                    if step == "file":
+                        target, key = info
+                        obj = future.result()
+                        if cache is not None:
+                            cache.put(key, obj)
+                        done(obj)
+                        continue
+                    targets = sorted(future.result(), key=lambda t: t.display)
+                    repos_left -= 1
+                    files += len(targets)
+                    progress.stage(f"scanning ({repos_left} repos to list)" if repos_left else "scanning", files)
+                    for target in targets:
+                        key = cache.key(target) if cache else None
+                        hit = cache.get(key) if cache else None
+                        if hit is not None:
+                            cached += 1
+                            done(hit)
+                        else:
+                            pending[pool.submit(lint_to_object, target, resolved, registry)] = ("file", (target, key))
     finally:
         progress.stop()
     return ScanOutcome(objects=objects, cached=cached, specs=len(specs))
