@@ -36,7 +36,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from quantlint.facts.tiers import floor_bits, is_below, next_safer, normalise_label, quality_context, tier
+from quantlint.facts.tiers import SOURCE_SHORT, floor_bits, is_below, next_safer, normalise_label, quality_context, tier
 from quantlint.findings import Finding
 from quantlint.model import Model
 from quantlint.settings import CheckContext
@@ -63,7 +63,7 @@ def _severity_by_bits(bits: float, floor_class: float) -> str:
     return "info"
 
 
-def _gguf(model: Model, floor: str) -> Iterator[Finding]:
+def _gguf(model: Model, floor: str, profile: str = "") -> Iterator[Finding]:
     t = tier(model.quant)
     if t is None or not is_below(t.label, floor):
         return
@@ -77,16 +77,20 @@ def _gguf(model: Model, floor: str) -> Iterator[Finding]:
     else:
         severity = "info"
     step = next_safer(t.label, floor)
-    context = quality_context(t.label)
-    step_context = quality_context(step)
+    # The source is named once, in the message; the hint's figures come from the same table.
+    context = quality_context(t.label, SOURCE_SHORT)
+    step_context = quality_context(step, None)
     measured = f" (measured {model.bits_per_weight:.2f} bpw in the blocks)" if model.bits_per_weight else ""
-    message = f"{t.label}{measured} is below the floor {floor}"
+    message = f"{t.label}{measured} is below the floor {floor}{profile}"
     if context:
         message += f"; {context}"
     hint = f"Use {step} or higher"
     if step_context:
         hint += f" ({step_context})"
-    hint += ". Q3 -> Q4_K_M is the cleanest jump; if memory is short, a smaller model at Q4_K_M usually beats a bigger one at Q2/Q3."
+    if step == "Q4_K_M":
+        hint += ". Q3 -> Q4_K_M is the cleanest jump; if memory is short, a smaller model at Q4_K_M usually beats a bigger one at Q2/Q3."
+    else:
+        hint += "."
     yield Finding(
         message=message, hint=hint, location=model.quant_source, severity=severity,
         data={"quant": t.label, "floor": floor, "next_step": step, "bit_class": t.bit_class},
@@ -122,6 +126,7 @@ def _bits_based(model: Model, floor: str) -> Iterator[Finding]:
 def check(model: Model, ctx: CheckContext) -> Iterator[Finding]:
     floor = _floor(ctx)
     if model.format == "gguf":
-        yield from _gguf(model, floor)
+        profile = ctx.settings.profile
+        yield from _gguf(model, floor, f" (profile {profile})" if profile and profile != "default" else "")
     else:
         yield from _bits_based(model, floor)

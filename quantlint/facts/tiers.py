@@ -28,6 +28,7 @@ UPSTREAM_FILE_TYPES: dict[int, str] = {
 
 SOURCE_QUANTIZE_TABLE = "llama.cpp tools/quantize/quantize.cpp QUANT_OPTIONS (Llama-3-8B)"
 SOURCE_KLD_TABLE = "llama.cpp tools/perplexity/README.md, LLaMA 3 8B scoreboard (PR #6936)"
+SOURCE_SHORT = "llama.cpp quantize table"  # how a finding names SOURCE_QUANTIZE_TABLE once
 
 
 def ggml_type(type_id: int) -> tuple[str, int, int] | None:
@@ -145,8 +146,9 @@ def next_safer(label: str, floor: str) -> str:
     return TIERS[0].label
 
 
-def quality_context(label: str) -> str | None:
-    """One sentence placing a tier in llama.cpp's measured table, with the source named."""
+def quality_context(label: str, source: str | None = SOURCE_QUANTIZE_TABLE) -> str | None:
+    """One sentence placing a tier in llama.cpp's measured table, with the source named
+    (pass source=None when the same message already names it, or SOURCE_SHORT)."""
     t = tier(label)
     if t is None:
         return None
@@ -154,7 +156,7 @@ def quality_context(label: str) -> str | None:
         text = f"{t.label}: {t.size_gib_llama3_8b:.2f} GB, {t.ppl_increase_llama3_8b:+.4f} PPL on Llama-3-8B"
         if t.kld_llama3_8b is not None:
             text += f", mean KLD {t.kld_llama3_8b:.4f}"
-        return text + f" ({SOURCE_QUANTIZE_TABLE})"
+        return text + (f" ({source})" if source else "")
     if t.nominal_bpw is not None:
         return f"{t.label}: about {t.nominal_bpw:g} bpw; llama.cpp publishes no Llama-3-8B perplexity for it"
     return None
@@ -165,3 +167,25 @@ def floor_bits(floor: str) -> float:
     tier's bit class. Q4_K_M -> 4.0 (the seed: "Q4_K_M (GGUF) or 4.0 bpw (EXL2)")."""
     t = tier(floor)
     return float(t.bit_class) if t else 4.0
+
+
+# The steps recommended upward once at or above the floor: the k-quant mixes llama.cpp measured
+# (Q8_0 is near-lossless at +0.0026 PPL, so nothing is recommended above it).
+LADDER = ("Q4_K_M", "Q5_K_M", "Q6_K", "Q8_0")
+
+
+def standing(label: str | None, floor: str = "Q4_K_M") -> list[str]:
+    """Where a quant stands in llama.cpp's table and the next safer step, for `inspect` and
+    the tier findings: its own figures (source named once), the step up and that step's figures."""
+    t = tier(label)
+    if t is None:
+        return []
+    own = quality_context(t.label, SOURCE_QUANTIZE_TABLE)
+    lines = [own] if own else []
+    step = next_safer(t.label, floor) if is_below(t.label, floor) else next(
+        (s for s in LADDER if is_below(t.label, s)), None)
+    if step is not None and step != t.label:
+        step_text = quality_context(step, None) or step
+        why = " (the floor)" if is_below(t.label, floor) else ""
+        lines.append(f"next safer step{why}: {step_text}")
+    return lines

@@ -22,6 +22,12 @@ def overview_rows(model: Model) -> list[tuple[str, str]]:
         rows.append(("architecture", model.architecture))
     if model.quant:
         rows.append(("quant", f"{model.quant}" + (f"  ({model.quant_source})" if model.quant_source else "")))
+        if model.format == "gguf":
+            from quantlint.facts.tiers import standing
+
+            # Where the quant stands in llama.cpp's table (Llama-3-8B) and the next safer step.
+            for line in standing(model.quant):
+                rows.append(("quality context", line))
     if model.bits_per_weight is not None:
         rows.append(("bits per weight (blocks)", f"{model.bits_per_weight:.3f}"))
     if model.bits_per_weight_file is not None:
