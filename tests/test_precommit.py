@@ -153,3 +153,35 @@ def test_lfs_remote_lints_the_published_file(tmp_path):
     assert remote.returncode == 1
     # A repo that is not there: the pointer is still reported, and stderr says why.
     assert "QL903" in missing.stdout and "org/Nope" in missing.stderr
+
+
+# -- the composite GitHub Action ------------------------------------------------------------------
+def test_action_steps_write_sarif_then_annotate_and_fail(tmp_path, make_gguf):
+    """Run the action's own shell steps (install skipped) the way the runner would."""
+    import yaml
+
+    action = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
+    assert action["runs"]["using"] == "composite"
+    steps = {s.get("name"): s for s in action["runs"]["steps"]}
+    upload = steps["Upload SARIF to code scanning"]
+    assert upload["uses"].startswith("github/codeql-action/upload-sarif@") and upload["if"] == "inputs.sarif == 'true'"
+    make_gguf("tiny-Q2_K.gguf", "Q2_K")
+    (tmp_path / "pointer-Q8_0.gguf").write_text(POINTER, encoding="utf-8")
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "NO_COLOR": "1",
+           "QL_PATHS": ".", "QL_ARGS": "--select QL101,QL903", "QL_SARIF": "out.sarif", "QL_LFS_REMOTE": "",
+           "GITHUB_OUTPUT": str(tmp_path / "github_output")}
+
+    def step(name: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["bash", "-eo", "pipefail", "-c", steps[name]["run"]], cwd=tmp_path, env=env,
+                              capture_output=True, text=True, timeout=120)
+
+    sarif = step("quantlint (SARIF)")
+    assert sarif.returncode == 0, sarif.stderr  # never fails, so the upload step still runs
+    import json
+
+    results = json.loads((tmp_path / "out.sarif").read_text())["runs"][0]["results"]
+    assert sorted(r["ruleId"] for r in results) == ["QL101", "QL903"]
+    assert (tmp_path / "github_output").read_text() == "file=out.sarif\n"
+    lint = step("quantlint")
+    assert lint.returncode == 1
+    assert [line.split(" ", 1)[0] for line in lint.stdout.splitlines()] == ["::error", "::error"]
