@@ -295,3 +295,11 @@ def test_inspect_shows_where_the_quant_stands(tmp_path):
     context = [v for k, v in overview_rows(model) if k == "quality context"]
     assert context[0].startswith("Q3_K_M: 3.74 GB, +0.6569 PPL on Llama-3-8B") and "quantize" in context[0]
     assert context[1].startswith("next safer step (the floor): Q4_K_M: 4.58 GB")
+
+
+def test_broken_shard_is_reported_once_by_its_own_rule(tmp_path):
+    shards = _set(tmp_path)
+    shards[1].write_bytes(b"garbage!" * 8)
+    model, found = lint_model_path(shards[0])
+    assert not model.readable
+    assert [(f.code, f.location) for f in found if f.code in ("QL902", "QL904")] == [("QL902", shards[1].name)]

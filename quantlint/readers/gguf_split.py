@@ -58,8 +58,8 @@ def _problem(message: str, location: str | None, **details: object) -> ReadProbl
 
 def _header_problems(no: int, name: str, shard: Model, count: int, total: int | None) -> list[ReadProblem]:
     """What one shard's own split.* keys say against its file name and the first shard."""
-    if shard.format != "gguf":
-        return []
+    if shard.format != "gguf" or not shard.readable:
+        return []  # an unreadable shard is reported by its own problem (QL902/QL903), not twice
     if not any(k in shard.metadata for k in SPLIT_KEYS):
         return [_problem(f"{name} has no split.* keys: it is not a shard of this set (or was rewritten)", name, shard=no)]
     out = []
