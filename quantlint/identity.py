@@ -198,6 +198,19 @@ def covered_by(promise: str, actual_texts: list[str | None]) -> bool:
     return words <= have
 
 
+_SIZE_WORD = re.compile(r"(?i)(?<![a-z0-9])(?:\d+x)?\d+(?:[._]\d+)?[bm](?![a-z])")
+
+
+def informative(promise: str) -> bool:
+    """Can this name be compared at all? It needs a fine-tune word, a size ("8B", "270m", "8x7B")
+    or two words of its own: "fuzz.gguf" or "model.gguf" cannot promise a fine-tune."""
+    leaf = clean_name(promise).rpartition("/")[2]
+    words = [w for w in tokens(leaf) if w not in GENERIC_NAMES]
+    if CHAT_MARKERS & set(words) or _SIZE_WORD.search(leaf):
+        return True
+    return len([w for w in words if not w.isdigit()]) >= 2
+
+
 def size_in_params(label: str | None) -> float | None:
     """"8B" -> 8e9, "8x7B" -> 5.6e10, "30B-A3B" -> 3e10, "270M" -> 2.7e8; None for "4K" or words."""
     if not label:

@@ -110,6 +110,9 @@ def _judge(promise: dict[str, Any], model: Model, actual: ident.ParsedId | None,
     if ident.covered_by(value, texts):
         promise.update(verdict="match", reasons=[])
         return
+    if promise["source"] != "--expect" and not finetune_of and not ident.informative(value):
+        promise.update(verdict="unknown", reasons=["the name says too little to compare"])
+        return
     parsed = ident.parse(value, promise["source"])
     if parsed is None:
         promise.update(verdict="unknown", reasons=["the name says nothing parseable"])
@@ -185,7 +188,8 @@ def enrich_provenance(model: Model, settings: LintSettings) -> None:
     actual: ident.ParsedId | None = None
     actual_done = False
     for promise in promises:
-        if not actual_done and not ident.covered_by(promise["value"], texts):
+        if not actual_done and not ident.covered_by(promise["value"], texts) and (
+                promise["source"] == "--expect" or ident.informative(promise["value"]) or promise.get("card")):
             actual, actual_done = actual_identity(model), True
         _judge(promise, model, actual, texts)
     provenance = dict(model.provenance or {})
