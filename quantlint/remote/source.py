@@ -100,7 +100,7 @@ class RemoteFileSource:
         self.size = size
         self.first_read = first_read
         self.policy = policy or http_policy()
-        self._data = bytearray()  # bytes [0, len) as fetched
+        self._data = b""  # bytes [0, len) as fetched
         self.requests = 0
         self.bytes_fetched = 0
         self.failure: str | None = None
@@ -121,11 +121,10 @@ class RemoteFileSource:
             if self.size is not None:
                 want = min(want, self.size)
             chunk = self._fetch(len(self._data), want)
-            if self._data:
-                self._data += chunk
-            else:
-                self._data = bytearray(chunk)
-        return bytes(self._data[offset:min(end, len(self._data))])
+            self._data = self._data + chunk if self._data else chunk
+        if offset == 0 and end >= len(self._data):
+            return self._data  # the whole prefix: hand it over without a copy
+        return self._data[offset:min(end, len(self._data))]
 
     def prefetch_hint(self, needed_end: int, estimated_end: int | None) -> int:
         have = len(self._data)
@@ -204,7 +203,7 @@ class RemoteFileSource:
         chunks: list[bytes] = []
         got = 0
         try:
-            for chunk in response.iter_raw(1 << 20):  # identity encoding: raw bytes, big reads
+            for chunk in response.iter_raw():  # identity encoding: the raw bytes, as they arrive
                 chunks.append(chunk)
                 got += len(chunk)
                 if got > expected:
