@@ -231,7 +231,7 @@ def _sublist(short: list[str], long: list[str]) -> int | None:
 
 
 def basename_relation(promise: ParsedId, actual: ParsedId) -> tuple[str, frozenset[str]]:
-    """("same" | "related" | "different" | "unknown", named fine-tune words only the promise has).
+    """("same" | "related" | "derived" | "different" | "unknown", named words only the promise has).
 
     Related means one basename contains the other ("Meta-Llama-3.1" and "Llama-3.1",
     "Hermes-3-Llama-3.1" and "Llama-3.1"); the promise's extra words that are no publisher
@@ -246,8 +246,13 @@ def basename_relation(promise: ParsedId, actual: ParsedId) -> tuple[str, frozens
         extra = p[:at] + p[at + len(a):]
         named = frozenset(w for w in extra if not w.isdigit() and w not in vendors and w not in a)
         return ("related" if named else "same"), named
-    if _sublist(p, a) is not None:
-        return "same", frozenset()  # the file's name is longer (a publisher prefix, a named tune)
+    if (at := _sublist(p, a)) is not None:
+        extra = a[:at] + a[at + len(p):]
+        if any(not w.isdigit() and w not in vendors and w not in p for w in extra):
+            # The file is a named tune of the promised model (Hermes-3-Llama-3.1 over a copied
+            # card whose base_model is Llama-3.1-8B-Instruct): the promise names its origin.
+            return "derived", frozenset()
+        return "same", frozenset()  # only a publisher prefix ("Meta-Llama-3.1" for "Llama-3.1")
     return "different", frozenset()
 
 
@@ -274,6 +279,8 @@ def compare(promise: ParsedId, actual: ParsedId) -> Comparison:
         reasons.append(f"version {promise.version} promised, {actual.version} in the file")
     if reasons:
         return Comparison("other-model", reasons)
+    if relation == "derived":
+        return Comparison("match", [f"the file ({actual.basename}) is a named tune of {promise.basename}"])
     missing = sorted((promise.markers | named) - actual.markers)
     if not missing:
         return Comparison("match" if relation != "unknown" or actual.basename else "unknown")

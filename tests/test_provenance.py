@@ -165,6 +165,19 @@ def test_card_instruct_over_config_base_without_the_folder_reader():
     assert "QL401" not in {f.code for f in lint_model(model, load_registry(), Selection(select=["QL4"]), LintSettings())}
 
 
+def test_copied_card_of_a_named_tune_is_no_ql401():
+    """EXL2 repos often ship the original fine-tune's card, whose base_model is *its* base."""
+    from quantlint.model import CardFacts, Model
+    from quantlint.provenance import enrich_provenance
+    from quantlint.settings import LintSettings
+
+    model = Model(format="exl2", target="x")
+    model.identity.name_or_path = "NousResearch/Hermes-3-Llama-3.1-8B"
+    model.card = CardFacts(source="README.md", base_model=["meta-llama/Llama-3.1-8B-Instruct"])
+    enrich_provenance(model, LintSettings())
+    assert [p["verdict"] for p in model.provenance["promises"]] == ["match"]
+
+
 def test_local_path_name_or_path_is_read_from_its_last_telling_part():
     from quantlint.model import CardFacts, Model
     from quantlint.provenance import enrich_provenance
