@@ -161,6 +161,9 @@ def clean_name(name: str) -> str:
     if "/" in text:
         org, _, text = text.rpartition("/")
         org = org.rsplit("/", 1)[-1]
+    elif m := re.match(r"^([A-Za-z][A-Za-z0-9]*(?:-[A-Za-z][A-Za-z]+)?)_([A-Za-z].*)$", text):
+        # bartowski's "{org}_{model}" file names: NousResearch_Hermes-3-..., google_gemma-3-...
+        org, text = m.group(1), m.group(2)
     text = strip_quant(text)
     text = re.sub(r"\s+", "-", text.strip())
     return f"{org}/{text}" if org and text else text
@@ -266,9 +269,15 @@ class Comparison:
         return {"verdict": self.verdict, "reasons": self.reasons, "missing_markers": self.missing_markers}
 
 
-def compare(promise: ParsedId, actual: ParsedId) -> Comparison:
-    """Compare a promised identity with the file's own: basename, size label, version, markers."""
+def compare(promise: ParsedId, actual: ParsedId, chat_only: bool = False) -> Comparison:
+    """Compare a promised identity with the file's own: basename, size label, version, markers.
+
+    chat_only: for names anyone may have typed (a folder name), only the Instruct/Chat/it class
+    counts as a fine-tune marker: their other words are too often noise ("main", "128g")."""
     relation, named = basename_relation(promise, actual)
+    if chat_only:
+        named = frozenset()
+        promise = ParsedId(**{**promise.__dict__, "markers": promise.markers & {CHAT_CLASS}, "confident": False})
     reasons: list[str] = []
     p_size, a_size = size_in_params(promise.size_label), size_in_params(actual.size_label)
     if p_size and a_size and max(p_size, a_size) / min(p_size, a_size) > 1.25:

@@ -88,7 +88,10 @@ def _promises(model: Model, settings: LintSettings) -> list[dict[str, Any]]:
     if model.identity.repo:
         out.append({"source": "repo name", "value": model.identity.repo})
     if model.identity.file_name:
-        out.append({"source": "file name", "value": model.identity.file_name})
+        if model.format == "gguf":
+            out.append({"source": "file name", "value": model.identity.file_name})
+        else:  # a folder: named by whoever downloaded it, so only its Instruct/Chat words count
+            out.append({"source": "folder name", "value": model.identity.file_name, "weak": True})
     return out
 
 
@@ -121,7 +124,7 @@ def _judge(promise: dict[str, Any], model: Model, actual: ident.ParsedId | None,
     if actual is None:
         promise.update(verdict="unknown", reasons=["the file does not say what it is"])
         return
-    result = ident.compare(parsed, actual)
+    result = ident.compare(parsed, actual, chat_only=bool(promise.get("weak")))
     if finetune_of and result.verdict != "match":
         base = ident.parse(finetune_of, f"{value}'s card base_model")
         if base is not None and ident.compare(base, actual).verdict == "match":
@@ -131,7 +134,7 @@ def _judge(promise: dict[str, Any], model: Model, actual: ident.ParsedId | None,
         # Free-text names from older converters ("LLaMA v2") leave the fine-tune out: no verdict.
         result = ident.Comparison("unknown", [f"the file's name {actual.raw!r} is too vague to tell base from fine-tune"])
     promise.update(verdict=result.verdict, reasons=result.reasons, missing_markers=result.missing_markers)
-    promise["is_finetune"] = parsed.is_finetune or bool(finetune_of)
+    promise["is_finetune"] = (parsed.is_chat if promise.get("weak") else parsed.is_finetune) or bool(finetune_of)
 
 
 def names_chat(text: str | None) -> bool:

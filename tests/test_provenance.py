@@ -94,6 +94,12 @@ def test_named_finetune_promised_base_delivered(make_gguf):
     assert "hermes" in f.message
 
 
+def test_bartowski_org_prefix_is_not_a_named_finetune(make_gguf):
+    path = make_gguf("NousResearch_Hermes-3-Llama-3.1-8B-Q4_K_M.gguf", chat_template=TEMPLATE,
+                     name="Hermes 3 Llama 3.1 8B", basename="Hermes-3-Llama-3.1", size_label="8B")
+    assert "QL401" not in lint(path)[1]
+
+
 def test_gemma_it_promised_gemma_base_delivered(make_gguf):
     path = make_gguf("gemma-3-270m-it-Q4_K_M.gguf", name="Gemma 3 270m", basename="gemma-3", size_label="270M")
     assert "QL401" in lint(path)[1]
@@ -189,6 +195,23 @@ def test_local_path_name_or_path_is_read_from_its_last_telling_part():
     enrich_provenance(model, LintSettings())
     (promise,) = model.provenance["promises"]
     assert promise["verdict"] == "base-instead-of-finetune" and promise["missing_markers"] == ["uncensored"]
+
+
+REALDATA = Path(__file__).resolve().parent.parent.parent / "shared" / "realdata"
+
+
+@pytest.mark.parametrize("folder", ["gptq_autogptq_thebloke_genz-70b_main", "gptq_autogptq_thebloke_genz-70b_3bit-nogroup-actorder",
+                                    "gptq_autogptq_thebloke_wizard-vicuna-30b_8bit-128g", "gptq_gptq-for-llama_wizard-mega-13b"])
+def test_real_gptq_folders_with_noisy_names_get_no_ql401(folder):
+    """Folder names are whatever the downloader typed: "main", "128g", "thebloke" are no fine-tunes."""
+    pytest.importorskip("quantlint.readers.hf_dir")
+    path = REALDATA / folder
+    if not path.is_dir():
+        pytest.skip("../shared/realdata is not present")
+    model, found = lint(path)
+    assert "QL401" not in found
+    if (path / "README.md").is_file():
+        assert model.card is not None and model.card.text
 
 
 # -- the real Gemma 3 270M ----------------------------------------------------------------------
