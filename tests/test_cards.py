@@ -171,6 +171,15 @@ def test_huggingface_hub_is_imported_only_when_a_readme_exists(make_gguf, tmp_pa
 
 
 # -- one step up the chain, against a local Hub stand-in ------------------------------------------
+@pytest.fixture(autouse=True)
+def _fresh_card_cache():
+    from quantlint.readers.card import clear_fetch_cache
+
+    clear_fetch_cache()
+    yield
+    clear_fetch_cache()
+
+
 @pytest.fixture
 def hub(monkeypatch):
     from tests.hubstandin import HubStandIn
@@ -191,6 +200,18 @@ def hub(monkeypatch):
     stand_in.stop()
 
 
+def _resolve_requests(hub, expected: int) -> list[str]:
+    """The stand-in logs a request after answering it: wait (briefly) for the log to catch up."""
+    import time
+
+    for _ in range(200):
+        paths = [r.path for r in hub.requests("/resolve/")]
+        if len(paths) >= expected:
+            break
+        time.sleep(0.01)
+    return paths
+
+
 def _quant_model(base_model: str):
     from quantlint.model import Model
     from quantlint.readers.card import attach_card_from_text
@@ -208,7 +229,11 @@ def test_chain_walk_reads_the_base_models_own_card(hub):
     (step,) = model.provenance["chain"]
     assert step["repo"] == "org/SuperModel-8B"
     assert step["base_model"] == ["meta-llama/Llama-3.1-8B"]
-    assert [r.path for r in hub.requests("/resolve/")] == ["/org/SuperModel-8B/resolve/main/README.md"]
+    assert _resolve_requests(hub, 1) == ["/org/SuperModel-8B/resolve/main/README.md"]
+    # The 20 files of one repo share a base model: its card is fetched once per process.
+    for _ in range(3):
+        walk_base_chain(_quant_model("org/SuperModel-8B"), LintSettings())
+    assert len(_resolve_requests(hub, 2)) == 1
 
 
 @pytest.mark.network_standin
@@ -228,7 +253,7 @@ def test_chain_walk_failures_are_notes(hub, repo, note):
 
 @pytest.mark.network_standin
 def test_chain_walk_offline_makes_no_request(hub, monkeypatch, tmp_path):
-    from quantlint.readers.card import walk_base_chain
+    from quantlint.readers.card import clear_fetch_cache, walk_base_chain
     from quantlint.settings import LintSettings
 
     from huggingface_hub import constants
@@ -243,6 +268,7 @@ def test_chain_walk_offline_makes_no_request(hub, monkeypatch, tmp_path):
     (repo / "refs" / "main").write_text("c" * 40)
     (repo / "snapshots" / ("c" * 40)).mkdir(parents=True)
     (repo / "snapshots" / ("c" * 40) / "README.md").write_text("---\nbase_model: meta-llama/Llama-3.1-8B\n---\n")
+    clear_fetch_cache()
     model = walk_base_chain(_quant_model("org/SuperModel-8B"), LintSettings(offline=True))
     assert model.provenance["chain"][0]["base_model"] == ["meta-llama/Llama-3.1-8B"]
     assert hub.requests("/resolve/") == []

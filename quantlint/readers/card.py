@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -162,8 +163,25 @@ def _looks_like_repo_id(value: str) -> bool:
     return bool(re.fullmatch(r"[A-Za-z0-9][\w.-]*/[\w.-]+", value)) and ".." not in value
 
 
+_FETCHED: dict[tuple[str, str, bool], tuple[str | None, str | None]] = {}  # per process: a scan of
+_FETCH_LOCK = threading.Lock()  # one repo's 20 files asks for the same base card 20 times, concurrently
+
+
+def clear_fetch_cache() -> None:
+    with _FETCH_LOCK:
+        _FETCHED.clear()
+
+
 def fetch_card_text(repo_id: str, settings: LintSettings | None = None) -> tuple[str | None, str | None]:
     """(README text, None) or (None, note). Offline: the local Hugging Face cache only."""
+    key = (os.environ.get("HF_ENDPOINT", ""), repo_id, is_offline(settings))
+    with _FETCH_LOCK:
+        if key not in _FETCHED:
+            _FETCHED[key] = _fetch_card_text(repo_id, settings)
+        return _FETCHED[key]
+
+
+def _fetch_card_text(repo_id: str, settings: LintSettings | None) -> tuple[str | None, str | None]:
     if not _looks_like_repo_id(repo_id):
         return None, f"card of {repo_id!r} not fetched: not a Hugging Face repo id"
     try:
