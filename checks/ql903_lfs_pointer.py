@@ -39,7 +39,7 @@ def check(model: Model, ctx: CheckContext) -> Iterator[Finding]:
             yield Finding(
                 message=problem.message,
                 hint=problem.hint,
-                location=model.file.path if model.file else None,
+                location=problem.location or (model.file.path if model.file else None),
                 offset=0,
                 data=dict(problem.details),
             )
