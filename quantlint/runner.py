@@ -81,6 +81,8 @@ def _glob_matches(pattern: str, target_path: str, root: str) -> bool:
     except ValueError:
         relative = str(absolute)
     candidates = [Path(relative).as_posix(), absolute.as_posix(), target_path]
+    if absolute.is_dir():  # an HF folder: "models/awq/*" covers the folder itself
+        candidates += [c.rstrip("/") + "/" for c in candidates]
     if "/" not in pattern:
         candidates.append(absolute.name)
     return any(fnmatchcase(c, pattern) for c in candidates)

@@ -201,3 +201,12 @@ def test_rewriting_a_baseline_keeps_written_justifications(project):
     entries = json.loads(baseline.read_text())["entries"]
     assert [e["justification"] for e in entries if e["code"] == "QL101"] == ["kept on purpose"]
     assert any(e["justification"].startswith("TODO") for e in entries if e["code"] == "QL903")
+
+
+def test_per_file_ignores_cover_a_model_folder(tmp_path):
+    write(tmp_path / "models" / "m" / "config.json", '{"editor.tabSize": 2}')  # no weights: some finding
+    rc, document = lint_json("models/m", cwd=tmp_path)
+    assert codes(document)
+    write(tmp_path / "quantlint.toml", '[per-file-ignores]\n"models/m/*" = ["ALL"]\n')
+    rc, document = lint_json("models/m", cwd=tmp_path)
+    assert rc == 0 and codes(document) == []
