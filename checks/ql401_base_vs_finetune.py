@@ -88,10 +88,15 @@ def check(model: Model, ctx: CheckContext) -> Iterator[Finding]:
     if first.get("verdict") == "base-instead-of-finetune" and prov.get("has_chat_template"):
         severity = "warning"  # a chat template hints that only the metadata is incomplete
         message += ". The file does carry a chat template, so its metadata may just be incomplete"
+    if first.get("verdict") == "other-model":
+        hint = ("This is not the model that was promised: check that you downloaded the right file "
+                "(`quantlint inspect FILE` shows what its header says), or that --expect names the model you meant.")
+    else:
+        hint = ("Get the quant of the fine-tune you want (its card names it as base_model with "
+                "base_model_relation: quantized), or pass --expect with what you really expect.")
     yield Finding(
         message=message,
-        hint=("Get the quant of the fine-tune you want (its card names it as base_model with "
-              "base_model_relation: quantized), or pass --expect with what you really expect."),
+        hint=hint,
         location=_location(model),
         severity=severity,
         data={"promise": {k: first.get(k) for k in ("source", "value", "verdict", "missing_markers", "finetune_of")},

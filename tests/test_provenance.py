@@ -86,6 +86,7 @@ def test_expect_another_model_is_ql401(make_gguf):
     path = make_gguf("model-Q4_K_M.gguf", **LLAMA_BASE)
     f = lint(path, expect="Qwen/Qwen2.5-72B")[1]["QL401"]
     assert "size 72B promised, 8B in the file" in f.message
+    assert "not the model that was promised" in f.hint
 
 
 def test_named_finetune_promised_base_delivered(make_gguf):
