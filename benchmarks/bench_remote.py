@@ -70,12 +70,12 @@ def in_process(url: str, specs: list[str], jobs_list: list[int]) -> dict[int, tu
     out = {}
     for jobs in jobs_list:
         stats(url, reset=True)
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         outcome = run_scan(ScanOptions(specs=specs, jobs=jobs, use_cache=False, progress=False), resolved, registry,
                            lambda obj: json.dumps(obj))
-        elapsed = time.perf_counter() - start
+        elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
         failed = sum(1 for o in outcome.objects if o.get("error"))
-        out[jobs] = (elapsed, {**stats(url), "files": len(outcome.objects), "failed": failed})
+        out[jobs] = (elapsed, {**stats(url), "files": len(outcome.objects), "failed": failed, "cpu": cpu})
     return out
 
 
@@ -124,6 +124,9 @@ def main() -> None:
             print(f"   --jobs {args.jobs:<3} {fast:7.2f} s   ({fast_stats['max_in_flight']} requests in flight at most)")
             print(f"   --jobs 1   {slow:7.2f} s")
             print(f"   speed-up   {slow / fast:7.1f}x   (target: at least 8x)")
+            print(f"   client CPU {fast_stats['cpu'] / n_files * 1000:.1f} ms per file (one core, the GIL): "
+                  f"--jobs {args.jobs} cannot beat {fast_stats['cpu']:.2f} s; load average now "
+                  f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
             s = fast_stats
             print(f"   per file:  {s['ranged_requests'] / n_files:.2f} range requests, "
                   f"{s['file_bytes'] / n_files / 1024:.0f} KiB transferred; "
