@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 SPLIT_NAME = re.compile(r"^(?P<stem>.+)-(?P<no>\d{5})-of-(?P<count>\d{5})\.gguf$")
-HF_MARKERS = ("config.json", "quantize_config.json", "quant_config.json", "quantization_config.json")
+# measurement.json alone is an EXL2 repo's main branch (one bpw per branch): still worth reading.
+HF_MARKERS = ("config.json", "quantize_config.json", "quant_config.json", "quantization_config.json", "measurement.json")
 SKIP_DIRS = {".git", ".hg", ".svn", "__pycache__", ".venv", "node_modules", ".cache"}
 
 

@@ -175,3 +175,17 @@ def test_real_gemma_lfs_pointer(gemma, tmp_path):
     rc, doc = lint_json(str(pointer))
     assert rc == 1 and codes(doc) == ["QL903"]
     assert "git lfs pull" in doc["targets"][0]["findings"][0]["hint"]
+
+
+def test_exl2_just_under_its_target_is_at_the_floor():
+    from quantlint.engine import Selection, load_registry, run_checks
+    from quantlint.model import Model
+    from quantlint.settings import LintSettings
+
+    def ql101(bpw: float) -> list:
+        model = Model(format="exl2", target="x", quant="EXL2 4.0 bpw (head 6)", bits_per_weight=bpw, declared_bits=4.0)
+        return [f for f in run_checks(model, load_registry(), Selection(select=["QL101"]), LintSettings())]
+
+    assert ql101(3.9995) == []  # what exllamav2 -b 4.0 measures (issue #20)
+    assert [f.severity for f in ql101(3.5)] == ["warning"]
+    assert [f.severity for f in ql101(2.5)] == ["error"]
