@@ -367,14 +367,9 @@ def main() -> None:  # pragma: no cover - a manual / benchmark entry point
 
     parser = argparse.ArgumentParser(description="Serve GGUF files as a fake Hugging Face Hub.")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every request")
-    parser.add_argument("--repo", action="append", default=[], metavar="ORG/NAME=FILE[,FILE...]",
-                        help="a repo and its files (served under their base names)")
     parser.add_argument("--manifest", help='JSON {"ORG/NAME": {"files": {"path/in/repo": "local path"}, "tags": [...]}}')
     args = parser.parse_args()
     hub = HubStandIn(latency=args.latency)
-    for spec in args.repo:
-        repo_id, _, files = spec.partition("=")
-        hub.add_repo(repo_id, {Path(f).name: Path(f) for f in files.split(",") if f})
     if args.manifest:
         for repo_id, repo in json.loads(Path(args.manifest).read_text()).items():
             hub.add_repo(repo_id, {name: Path(p) for name, p in repo["files"].items()}, tags=repo.get("tags"))
