@@ -38,8 +38,16 @@ class Timing:
         return max(self.rss_kib) / 1024 if self.rss_kib else float("nan")
 
 
+def bench_env(extra: dict[str, str]) -> dict[str, str]:
+    """The environment every tool runs in. PYTHONDONTWRITEBYTECODE is dropped: a user's install
+    has compiled bytecode (pip compiles at install time), and recompiling every module on every
+    run would measure the compiler, not the tool."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    return {**env, **extra}
+
+
 def run_once(tool: Tool, timeout: float = 600) -> tuple[float, int, int, str]:
-    env = {**os.environ, **tool.env}
+    env = bench_env(tool.env)
     start = time.perf_counter()
     proc = subprocess.Popen(tool.argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     deadline = start + timeout

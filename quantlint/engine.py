@@ -138,7 +138,38 @@ def load_registry() -> Registry:
     return registry
 
 
+def _any_plugin_installed() -> bool:
+    """True when some installed distribution declares the quantlint.checks group.
+
+    `import importlib.metadata` and a full entry_points() scan cost about 15 ms, a tenth of a
+    whole lint. Most installs have no plugin, so look for the group's header in each
+    *.dist-info/entry_points.txt first (a few stat() and small reads), and only then ask
+    importlib.metadata, which stays the one source of truth for loading.
+    """
+    import os
+    import sys
+
+    header = f"[{ENTRY_POINT_GROUP}]"
+    for entry in sys.path:
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:
+            continue
+        for name in names:
+            if not name.endswith((".dist-info", ".egg-info")):
+                continue
+            try:
+                with open(os.path.join(entry or ".", name, "entry_points.txt"), encoding="utf-8") as f:
+                    if header in f.read():
+                        return True
+            except OSError:
+                continue
+    return False
+
+
 def _load_plugins(registry: Registry) -> None:
+    if not _any_plugin_installed():
+        return
     from importlib.metadata import entry_points
 
     for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: (e.name, e.value)):

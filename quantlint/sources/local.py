@@ -34,6 +34,8 @@ class LocalFileSource:
         return data
 
     def prefetch_hint(self, needed_end: int, estimated_end: int | None) -> int:
+        # Local reads are cheap, so never guess: at most LOCAL_STEP past what the walker needs,
+        # which keeps the promise of reading the header plus 1 MiB at most.
         return needed_end + LOCAL_STEP
 
     def close(self) -> None:
