@@ -22,13 +22,18 @@ from quantlint import __version__
 HELP = """Lint quantized LLM files before you download or launch them.
 
 quantlint reads GGUF headers, Hugging Face configs and model cards (never the weights) and
-reports each risk as a finding with a rule code, a reason and a fix:
+reports each risk as a finding with a rule code, a reason and a fix.
 
-  quantlint model.gguf                  lint one file (same as `quantlint check model.gguf`)
-  quantlint models/                     every GGUF and HF model folder below models/
-  quantlint --output-format json m.gguf machine-readable results
-  quantlint inspect model.gguf          what was read: metadata, tensor mix, bpw
-  quantlint rules                       every rule; `quantlint explain QL101` documents one
+\b
+  quantlint model.gguf                    lint one file (`quantlint check model.gguf`)
+  quantlint models/                       every GGUF and HF model folder below models/
+  quantlint org/repo                      a Hugging Face repo, headers only (HTTP Range)
+  quantlint --output-format json m.gguf   machine-readable results (also sarif, github)
+  quantlint inspect model.gguf            what was read: metadata, tensor mix, bpw, memory
+  quantlint scan --author bartowski       many Hub repos at once, resumable
+  quantlint pick org/repo --memory 24GiB  the best quant that fits
+  quantlint launch -- llama-server -m m.gguf -c 32768 -ctk q4_0
+  quantlint rules                         every rule; `quantlint explain QL101` documents one
 
 Exit codes: 0 clean (nothing at or above --fail-on), 1 findings, 2 usage error or crash.
 """
