@@ -9,7 +9,6 @@ Exit codes: 0 no finding at or above --fail-on, 1 otherwise, 2 usage/config erro
 
 from __future__ import annotations
 
-import os
 import sys
 from enum import Enum
 from typing import Any, Optional
@@ -110,13 +109,9 @@ def _split_csv(values: Optional[list[str]]) -> list[str]:
 
 
 def _color_choice(color: Color) -> str:
-    if color != Color.auto:
-        return color.value
-    if os.environ.get("NO_COLOR"):
-        return "never"
-    if os.environ.get("FORCE_COLOR"):
-        return "always"
-    return "auto"
+    from quantlint.check_run import color_choice
+
+    return color_choice(color.value)
 
 
 def main() -> None:

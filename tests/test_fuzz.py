@@ -128,7 +128,7 @@ def mutants(draw):
 
 
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), derandomize=EXAMPLES <= 500,
-          print_blob=False)
+          print_blob=False, verbosity=hypothesis.Verbosity.quiet)
 @given(mutants())
 def test_no_mutant_escapes(mutant):
     data, declared = mutant

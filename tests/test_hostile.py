@@ -116,3 +116,16 @@ def test_tensor_data_past_eof_is_one_ql901(tmp_path):
     path.write_bytes(header + b"\0" * 1000)
     _, findings = _lint(path)
     assert [f.code for f in findings if f.code.startswith("QL9")] == ["QL901"]
+
+
+def test_huge_element_length_inside_a_big_string_array(tmp_path):
+    # Element 10 of a 5,000-token vocab declares 2**63 - 1 bytes: the fast walk must not overflow.
+    tokens = b"".join(struct.pack("<Q", 3) + b"tok" for _ in range(10)) + struct.pack("<Q", 2**63 - 1)
+    tokens += b"".join(struct.pack("<Q", 3) + b"tok" for _ in range(4989))
+    payload = (PREAMBLE + struct.pack("<QQ", 0, 1) + _kv_string_key("tokenizer.ggml.tokens")
+               + struct.pack("<IIQ", 9, 8, 5000) + tokens)
+    path = tmp_path / "h.gguf"
+    path.write_bytes(payload)
+    _, findings = _lint(path)
+    ql902 = [f for f in findings if f.code == "QL902"]
+    assert ql902 and "element 10" in ql902[0].message

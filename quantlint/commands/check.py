@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from quantlint.cli import Color, OutputFormat, Severity, _color_choice, _err, app
-from quantlint.config import CliValues, ConfigError
+from quantlint.config import CliValues
 
 RUNTIME_HELP = "llama.cpp, ollama, exllamav2, exllamav3, vllm or transformers."
 
@@ -44,13 +44,8 @@ def check_command(
     lfs_remote: Optional[str] = typer.Option(None, "--lfs-remote", help="For Git LFS pointers, lint the real file in this Hugging Face repo (ORG/REPO) instead."),
 ) -> None:
     """Lint model files and folders (the default command)."""
-    from quantlint.config import resolve
-    from quantlint.engine import load_registry
-    from quantlint.runner import run_lint
+    from quantlint.check_run import run_check
 
-    registry = load_registry()
-    for failure in registry.failures:
-        _err(f"plugin {failure.display_name}: {failure.error}")
     values = CliValues(
         paths=paths, output_format=output_format.value if output_format else None, output_file=output_file,
         fail_on=fail_on.value if fail_on else None, exit_zero=exit_zero, floor=floor, profile=profile,
@@ -60,12 +55,4 @@ def check_command(
         cache_type_v=cache_type_v, memory=memory, runtime=runtime, expect=expect, card=card,
         offline=bool(offline), lfs_remote=lfs_remote,
     )
-    try:
-        resolved = resolve(values, registry)
-    except ConfigError as exc:
-        _err(str(exc))
-        raise typer.Exit(2)
-    if show_settings:
-        sys.stdout.write(resolved.describe())
-        raise typer.Exit(0)
-    raise typer.Exit(run_lint(resolved, registry))
+    raise typer.Exit(run_check(values, show_settings))

@@ -281,7 +281,7 @@ class _Walker:
                         p += 8 + unpack(data, p)[0]
                     for _ in range(rest):
                         p += 8 + unpack(data, p)[0]
-                except struct.error:
+                except (struct.error, OverflowError):  # OverflowError: a hostile length pushed p past 2**63
                     p = loaded + 1
                 if p <= loaded:
                     pos, i = p, stop
