@@ -30,10 +30,12 @@ def main() -> int:
     if path is None:
         print("no input file", file=sys.stderr)
         return 1
-    py = sys.executable
+    from benchmarks.bench_peers import ensure_quantlint, ensure_venv
+
+    reader_python = str(ensure_venv("gguf") / "bin" / "python")
     tools = [
-        Tool("quantlint", [py, "-m", "quantlint", "--output-format", "json", str(path)]),
-        Tool("gguf.GGUFReader", [py, "-c", f"import gguf; gguf.GGUFReader({str(path)!r})"]),
+        Tool("quantlint", [ensure_quantlint(), "--output-format", "json", str(path)]),
+        Tool("gguf.GGUFReader", [reader_python, "-c", f"import gguf; gguf.GGUFReader({str(path)!r})"]),
     ]
     timings = compare(tools, runs=args.runs, warmup=1)
     print(f"file: {path} ({path.stat().st_size:,} bytes), {args.runs} counted runs after 1 warm-up, alternating\n")

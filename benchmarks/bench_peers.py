@@ -76,9 +76,31 @@ def ensure_npm_gguf() -> Path | None:
     return npm_dir
 
 
+def ensure_quantlint() -> str:
+    """This checkout installed (not editable) into its own venv, as users get it from a wheel:
+    an editable install adds a path-finder hook to every start-up, which users do not pay."""
+    venv_dir = bench_dir() / "venvs" / "quantlint"
+    python = venv_dir / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv_dir)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", str(ROOT)], check=True)
+    else:
+        subprocess.run([str(python), "-m", "pip", "install", "-q", "--force-reinstall", "--no-deps", str(ROOT)], check=True)
+    return str(venv_dir / "bin" / "quantlint")
+
+
+QUANTLINT: list[str] = []
+
+
+def quantlint_cmd() -> list[str]:
+    if not QUANTLINT:
+        QUANTLINT.append(ensure_quantlint())
+    return [QUANTLINT[0]]
+
+
 def peer_tools(path: Path, include_reader: bool) -> list[Tool]:
     p = str(path)
-    tools = [Tool("quantlint", [PY, "-m", "quantlint", "--output-format", "json", p])]
+    tools = [Tool("quantlint", [*quantlint_cmd(), "--output-format", "json", p])]
     venvs = {name: ensure_venv(pkg) for name, pkg in PYPI_PEERS.items()}
     if venvs["gguf-inspect"]:
         tools.append(Tool("gguf-inspect", [str(venvs["gguf-inspect"] / "bin" / "gguf-inspect"), p]))
@@ -130,8 +152,11 @@ def vocab_inputs() -> dict[str, Path]:
 
 
 def import_share(path: Path) -> dict[str, float]:
-    proc = subprocess.run([PY, "-X", "importtime", "-m", "quantlint", "--output-format", "json", str(path)],
-                          capture_output=True, text=True)
+    python = str(Path(quantlint_cmd()[0]).parent / "python")
+    from benchmarks.harness import bench_env
+
+    proc = subprocess.run([python, "-X", "importtime", "-m", "quantlint", "--output-format", "json", str(path)],
+                          capture_output=True, text=True, env=bench_env({}))
     total_us = 0
     heavy = {}
     for line in proc.stderr.splitlines():
@@ -140,7 +165,7 @@ def import_share(path: Path) -> dict[str, float]:
             total_us += int(m.group(2))
         if m and m.group(4) in ("huggingface_hub", "rich", "safetensors", "numpy", "gguf", "jinja2", "yaml"):
             heavy[m.group(4)] = int(m.group(2)) / 1e6
-    wall, _, _, _ = run_once(Tool("q", [PY, "-m", "quantlint", "--output-format", "json", str(path)]))
+    wall, _, _, _ = run_once(Tool("q", [*quantlint_cmd(), "--output-format", "json", str(path)]))
     return {"imports_s": total_us / 1e6, "wall_s": wall, "share": total_us / 1e6 / wall, "heavy_modules_s": heavy}
 
 
@@ -165,7 +190,7 @@ def main() -> int:
 
     print("\n## Scaling with file size (same header, sparse files)\n")
     sizes = {"253 MB (real)": gemma, **sparse_copies(gemma)}
-    scale = compare([Tool(label, [PY, "-m", "quantlint", "--output-format", "json", str(p)]) for label, p in sizes.items()],
+    scale = compare([Tool(label, [*quantlint_cmd(), "--output-format", "json", str(p)]) for label, p in sizes.items()],
                     runs=args.runs)
     for label, t in scale.items():
         print(f"| {label} | {t.median:.3f} s | peak RSS {t.peak_rss_mib:.0f} MiB |")
@@ -173,7 +198,7 @@ def main() -> int:
 
     print("\n## Scaling with vocabulary size\n")
     vocabs = vocab_inputs()
-    vt = compare([Tool(label, [PY, "-m", "quantlint", "--output-format", "json", str(p)]) for label, p in vocabs.items()],
+    vt = compare([Tool(label, [*quantlint_cmd(), "--output-format", "json", str(p)]) for label, p in vocabs.items()],
                  runs=args.runs)
     for label, t in vt.items():
         print(f"| {label} ({vocabs[label].name}) | {t.median:.3f} s | peak RSS {t.peak_rss_mib:.0f} MiB |")
@@ -207,6 +232,9 @@ def plot(results: dict, path: Path) -> None:
     colors = ["#2b7bba" if n == "quantlint" else "#999999" for n in names]
     left.barh(names, values, color=colors)
     left.set_xscale("log")
+    ticks = [0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10]
+    left.set_xticks(ticks, [f"{t:g}" for t in ticks])
+    left.minorticks_off()
     left.set_xlabel("median wall time, whole process (s, log scale)")
     left.set_title("Real Gemma 3 270M Q4_K_M (253 MB, 262k vocab)")
     for y, v in enumerate(values):
@@ -215,6 +243,8 @@ def plot(results: dict, path: Path) -> None:
     gb = [0.253, 1, 10, 100][: len(sizes)]
     right.plot(gb, list(sizes.values()), marker="o", color="#2b7bba", label="quantlint")
     right.set_xscale("log")
+    right.set_xticks(gb, ["0.25", "1", "10", "100"][: len(gb)])
+    right.minorticks_off()
     right.set_ylim(0, max(sizes.values()) * 1.6)
     right.set_xlabel("file size (GB, log scale; same 6.5 MB header)")
     right.set_ylabel("median wall time (s)")
