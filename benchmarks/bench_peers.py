@@ -151,6 +151,16 @@ def vocab_inputs() -> dict[str, Path]:
     return found
 
 
+def scaling(title: str, inputs: dict[str, Path], runs: int) -> dict[str, float]:
+    """quantlint alone over inputs that differ in one dimension: median seconds per input."""
+    print(f"\n## {title}\n")
+    timings = compare([Tool(label, [*quantlint_cmd(), "--output-format", "json", str(p)]) for label, p in inputs.items()],
+                      runs=runs)
+    for label, t in timings.items():
+        print(f"| {label} ({inputs[label].name}) | {t.median:.3f} s | peak RSS {t.peak_rss_mib:.0f} MiB |")
+    return {k: v.median for k, v in timings.items()}
+
+
 def import_share(path: Path) -> dict[str, float]:
     python = str(Path(quantlint_cmd()[0]).parent / "python")
     from benchmarks.harness import bench_env
@@ -188,21 +198,10 @@ def main() -> int:
     results["gemma"] = {k: {"median": v.median, "min": min(v.walls, default=None), "max": max(v.walls, default=None),
                             "peak_rss_mib": v.peak_rss_mib, "failures": v.failures} for k, v in timings.items()}
 
-    print("\n## Scaling with file size (same header, sparse files)\n")
     sizes = {"253 MB (real)": gemma, **sparse_copies(gemma)}
-    scale = compare([Tool(label, [*quantlint_cmd(), "--output-format", "json", str(p)]) for label, p in sizes.items()],
-                    runs=args.runs)
-    for label, t in scale.items():
-        print(f"| {label} | {t.median:.3f} s | peak RSS {t.peak_rss_mib:.0f} MiB |")
-    results["scaling_size"] = {k: v.median for k, v in scale.items()}
-
-    print("\n## Scaling with vocabulary size\n")
+    results["scaling_size"] = scaling("Scaling with file size (same header, sparse files)", sizes, args.runs)
     vocabs = vocab_inputs()
-    vt = compare([Tool(label, [*quantlint_cmd(), "--output-format", "json", str(p)]) for label, p in vocabs.items()],
-                 runs=args.runs)
-    for label, t in vt.items():
-        print(f"| {label} ({vocabs[label].name}) | {t.median:.3f} s | peak RSS {t.peak_rss_mib:.0f} MiB |")
-    results["scaling_vocab"] = {k: v.median for k, v in vt.items()}
+    results["scaling_vocab"] = scaling("Scaling with vocabulary size", vocabs, args.runs)
 
     print("\n## Start-up\n")
     share = import_share(gemma)
