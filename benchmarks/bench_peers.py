@@ -124,7 +124,10 @@ def sparse_copies(gemma: Path) -> dict[str, Path]:
     with open(gemma, "rb") as f:
         header = f.read(GEMMA_HEADER + 65536)
     for label, size in (("1 GB", 10**9), ("10 GB", 10**10), ("100 GB", 10**11)):
-        path = bench_dir() / f"gemma-header-{label.replace(' ', '')}.gguf"
+        # Same file name as the real one, in its own folder: quantlint compares file names with
+        # the metadata's identity, so a different name would time a different lint.
+        path = bench_dir() / f"sparse-{label.replace(' ', '')}" / gemma.name
+        path.parent.mkdir(parents=True, exist_ok=True)
         if not path.exists() or path.stat().st_size != size:
             with open(path, "wb") as f:
                 f.write(header)
@@ -157,7 +160,7 @@ def scaling(title: str, inputs: dict[str, Path], runs: int) -> dict[str, float]:
     timings = compare([Tool(label, [*quantlint_cmd(), "--output-format", "json", str(p)]) for label, p in inputs.items()],
                       runs=runs)
     for label, t in timings.items():
-        print(f"| {label} ({inputs[label].name}) | {t.median:.3f} s | peak RSS {t.peak_rss_mib:.0f} MiB |")
+        print(f"| {label} ({inputs[label].parent.name}/{inputs[label].name}) | {t.median:.3f} s | peak RSS {t.peak_rss_mib:.0f} MiB |")
     return {k: v.median for k, v in timings.items()}
 
 
