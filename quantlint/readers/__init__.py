@@ -58,16 +58,13 @@ def read_source(source: ByteSource, path: str, target: str | None = None) -> Mod
     lfs = _lfs_model(source, path, target, head)
     if lfs is not None:
         return lfs
-    if head[:4] == b"GGUF" or (not head and path.endswith(".gguf")):
+    # A .gguf name with the wrong magic (or no bytes at all) goes to the GGUF reader too, so
+    # the user hears "bad magic" / "empty file" (QL902) rather than "unknown format".
+    if head[:4] == b"GGUF" or path.endswith(".gguf"):
         from quantlint.readers.gguf_header import read_gguf_header
         from quantlint.readers.gguf_model import build_gguf_model
 
         return build_gguf_model(read_gguf_header(source), path, target)
-    if path.endswith(".gguf") and head:
-        from quantlint.readers.gguf_header import read_gguf_header
-        from quantlint.readers.gguf_model import build_gguf_model
-
-        return build_gguf_model(read_gguf_header(source), path, target)  # bad magic -> QL902
     return _unsupported(source, path, target, head)
 
 
