@@ -175,14 +175,37 @@ def _report(resolved: Resolved, registry: Registry, results: list[TargetResult],
         sys.stdout.flush()
 
 
+# Remote targets are network-bound (two range requests each): read several at once, as
+# `quantlint scan` does. Local targets are CPU-bound under the GIL and stay in order.
+REMOTE_JOBS = 8
+
+
+def _lint_all(targets: list[Target], resolved: Resolved, registry: Registry) -> list[TargetResult | CheckCrash]:
+    """One result (or the CheckCrash it raised) per target, in the targets' order."""
+    def attempt(target: Target) -> TargetResult | CheckCrash:
+        try:
+            return lint_one(target, resolved, registry)
+        except CheckCrash as exc:
+            return exc
+
+    remote = [i for i, t in enumerate(targets) if t.kind == "remote"]
+    if len(remote) < 2:
+        return [attempt(t) for t in targets]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=min(REMOTE_JOBS, len(remote))) as pool:
+        futures = {i: pool.submit(attempt, targets[i]) for i in remote}
+        local = {i: attempt(t) for i, t in enumerate(targets) if i not in futures}
+        return [futures[i].result() if i in futures else local[i] for i in range(len(targets))]
+
+
 def run_lint(resolved: Resolved, registry: Registry) -> int:
     linted: list[Linted] = []
     crashed = False
-    for target in expand(resolved.paths, offline=resolved.settings.offline or None):
-        try:
-            result = lint_one(target, resolved, registry)
-        except CheckCrash as exc:
-            sys.stderr.write(f"quantlint: error: {exc}\n")
+    targets = expand(resolved.paths, offline=resolved.settings.offline or None)
+    for target, result in zip(targets, _lint_all(targets, resolved, registry)):
+        if isinstance(result, CheckCrash):
+            sys.stderr.write(f"quantlint: error: {result}\n")
             crashed = True
             continue
         result.findings = drop_ignored(result.findings, per_file_ignored(target, resolved), registry)

@@ -311,3 +311,13 @@ def test_local_lint_does_not_import_huggingface_hub(tmp_path):
     proc = subprocess.run([sys.executable, "-c", code, str(EXAMPLES / "tiny-llama-instruct-Q4_K_M.gguf")],
                           capture_output=True, text=True, env={**os.environ, "HF_HUB_DISABLE_TELEMETRY": "1"})
     assert proc.stderr.endswith("HF=False"), proc.stderr[-500:]
+
+
+def test_files_of_a_repo_are_read_concurrently_in_order(hub, tmp_path):
+    q4 = EXAMPLES / "tiny-llama-instruct-Q4_K_M.gguf"
+    hub.add_repo("org/Six-GGUF", {f"Six-{i}-Q4_K_M.gguf": q4 for i in range(6)})
+    hub.latency = 0.05
+    code, doc = lint_doc(hub, tmp_path, "org/Six-GGUF")
+    assert [t["target"] for t in doc["targets"]] == [f"org/Six-GGUF:Six-{i}-Q4_K_M.gguf" for i in range(6)]
+    assert all(t["format"] == "gguf" for t in doc["targets"])
+    assert hub.max_in_flight > 1  # range reads overlapped
