@@ -13,11 +13,9 @@ refuses the file. llama.cpp creates both tensors with the shape {n_embd, n_vocab
 the token count and checks it exactly (src/llama-model-loader.cpp @0c1e57098: "tensor
 'token_embd.weight' has wrong shape"), so such a GGUF does not load there; runtimes that do not
 check the shape emit garbage for the ids past the end. It happens when tokens are added to a
-tokenizer (new special tokens for a fine-tune) without resizing the model. Note: llama.cpp
-checks the shape exactly in both directions, so a padded GGUF (fewer tokens than rows) fails
-its load too unless the converter padded the vocabulary as well (convert_hf_to_gguf.py does,
-with [PAD] tokens); this rule follows the format-neutral view that padding is harmless and
-leaves that case to the runtime's own error.
+tokenizer (new special tokens for a fine-tune) without resizing the model. A GGUF with fewer tokens than rows fails llama.cpp's exact shape check too,
+unless the converter padded the vocabulary (convert_hf_to_gguf.py does, with [PAD] tokens):
+that case is QL504 embedding-rows-not-vocab, since for other formats padding is harmless.
 
 ## Example
 512 tokens against a `token_embd.weight` of shape (256, 400): tokens 400-511 have no row.

@@ -84,10 +84,20 @@ def test_more_tokens_than_embedding_rows_is_ql502(tmp_path):
     assert found[0].data["rows"] == 400 and found[0].data["tokens"] == 512
 
 
-def test_fewer_tokens_than_rows_is_padding(tmp_path):
+def test_fewer_tokens_than_rows_is_padding_for_ql502_but_a_gguf_llama_cpp_refuses(tmp_path):
     tokens = [f"t{i}" for i in range(400)]
     _, findings = _lint(tmp_path, model_spec("Q4_K_M", SMALL, tokens=tokens, embedding_rows=512))
     assert "QL502" not in _codes(findings)
+    # llama.cpp creates token_embd as {n_embd, n_tokens} and checks the shape exactly.
+    found = _only(findings, "QL504")
+    assert {f.location for f in found} == {"token_embd.weight", "output.weight"}
+    assert "512 rows" in found[0].message and "400 tokens" in found[0].message
+
+
+def test_matching_rows_and_tokens_give_neither(tmp_path):
+    tokens = [f"t{i}" for i in range(400)]
+    _, findings = _lint(tmp_path, model_spec("Q4_K_M", SMALL, tokens=tokens, embedding_rows=400))
+    assert not {"QL502", "QL504"} & set(_codes(findings))
 
 
 def test_tied_embedding_is_checked_too(tmp_path):
