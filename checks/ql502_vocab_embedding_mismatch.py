@@ -31,37 +31,20 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from quantlint.findings import Finding
-from quantlint.model import Model, TensorRecord
+from quantlint.model import Model
 from quantlint.settings import CheckContext
+from quantlint.vocab import vocab_matrices
 
 CODE = "QL502"
 NAME = "vocab-embedding-mismatch"
 SEVERITY = "error"
 
-# tensor name -> (what it is, index of the vocabulary dimension in the stored shape)
-GGUF_MATRICES = {"token_embd.weight": ("token embedding", 1), "output.weight": ("output head", 1)}
-HF_MATRICES = {"model.embed_tokens.weight": ("token embedding", 0), "lm_head.weight": ("output head", 0),
-               "transformer.wte.weight": ("token embedding", 0)}
-
-
-def _rows(t: TensorRecord, axis: int) -> int | None:
-    if len(t.shape) != 2:
-        return None
-    return t.shape[axis]
-
-
 def check(model: Model, ctx: CheckContext) -> Iterator[Finding]:
     n_tokens = model.tokenizer.vocab_size
     if not n_tokens:
         return
-    matrices = GGUF_MATRICES if model.format == "gguf" else HF_MATRICES
-    for t in model.tensors:
-        spec = matrices.get(t.name)
-        if spec is None:
-            continue
-        what, axis = spec
-        rows = _rows(t, axis)
-        if rows is None or n_tokens <= rows:
+    for t, what, rows in vocab_matrices(model):
+        if n_tokens <= rows:
             continue
         yield Finding(
             message=(f"{n_tokens:,} tokens but {t.name} has {rows:,} rows: token ids {rows:,}-{n_tokens - 1:,} "

@@ -30,23 +30,20 @@ from collections.abc import Iterator
 from quantlint.findings import Finding
 from quantlint.model import Model
 from quantlint.settings import CheckContext
+from quantlint.vocab import vocab_matrices
 
 CODE = "QL504"
 NAME = "embedding-rows-not-vocab"
 SEVERITY = "error"
-
-MATRICES = {"token_embd.weight": "token embedding", "output.weight": "output head"}
 
 
 def check(model: Model, ctx: CheckContext) -> Iterator[Finding]:
     n_tokens = model.tokenizer.vocab_size
     if model.format != "gguf" or not n_tokens:
         return
-    for t in model.tensors:
-        what = MATRICES.get(t.name)
-        if what is None or len(t.shape) != 2 or t.shape[1] <= n_tokens:
+    for t, what, rows in vocab_matrices(model):
+        if rows <= n_tokens:
             continue
-        rows = t.shape[1]
         yield Finding(
             message=(f"{t.name} has {rows:,} rows but the vocabulary has {n_tokens:,} tokens: llama.cpp "
                      f"expects exactly {n_tokens:,} and refuses to load the file (\"tensor '{t.name}' has wrong shape\")"),

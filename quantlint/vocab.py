@@ -137,3 +137,22 @@ def encode_tokens(tokens: list[str], byte_order: str = "<") -> bytes:
 
 def encode_token_types(types: list[int], byte_order: str = "<") -> bytes:
     return struct.pack(f"{byte_order}{len(types)}i", *types)
+
+
+# Matrices with one row per token: tensor name -> (what it is, index of the vocabulary
+# dimension in the stored shape). GGUF stores shapes in ggml order (ne0 first), so the vocab is
+# the second dimension; safetensors stores (vocab, hidden).
+GGUF_VOCAB_MATRICES = {"token_embd.weight": ("token embedding", 1), "output.weight": ("output head", 1)}
+HF_VOCAB_MATRICES = {"model.embed_tokens.weight": ("token embedding", 0), "lm_head.weight": ("output head", 0),
+                     "transformer.wte.weight": ("token embedding", 0)}
+
+
+def vocab_matrices(model) -> list[tuple[object, str, int]]:
+    """(tensor, what it is, rows) for each 2-D embedding/output matrix of the model."""
+    table = GGUF_VOCAB_MATRICES if model.format == "gguf" else HF_VOCAB_MATRICES
+    out = []
+    for t in model.tensors:
+        spec = table.get(t.name)
+        if spec is not None and len(t.shape) == 2:
+            out.append((t, spec[0], t.shape[spec[1]]))
+    return out
