@@ -12,9 +12,9 @@ Three sources (issue 5; ../shared/reference/formats.md §0.4 and §7, gguf-facts
   quantlint.readers.card.walk_base_chain for remote targets), so that "quantized from X, a
   fine-tune of Y" is caught when the file turns out to be Y.
 
-The result lands in model.provenance for QL401/QL402/QL403 to read. Pure: no I/O. gguf-py's
-name parser (quantlint.identity) is imported only when a promise is not already covered word
-for word by the file's identity.
+The result lands in model.provenance for QL401/QL402/QL403 to read. Pure: no I/O, and no gguf
+import: names are parsed by quantlint.naming (gguf-py's grammar, re-implemented), and only when a
+promise is not already covered word for word by the file's identity.
 """
 
 from __future__ import annotations
@@ -103,7 +103,7 @@ def _chain_step(model: Model, repo: str) -> dict[str, Any] | None:
 
 
 def _judge(promise: dict[str, Any], model: Model, actual: ident.ParsedId | None, texts: list[str | None]) -> None:
-    """Fill promise["verdict"/"reasons"/"parsed"], importing gguf only when words differ."""
+    """Fill promise["verdict"/"reasons"/"parsed"], parsing names only when words differ."""
     value = promise["value"]
     step = _chain_step(model, value) if promise.get("card") else None
     finetune_of = None
