@@ -75,3 +75,112 @@ def test_llama_cpp_vocab_files_get_no_ql401():
         pytest.skip("llama.cpp's vocab GGUFs are not in ~/.cache/quantlint/vocab")
     fired = [p.name for p in files if "QL401" in lint(p)[1]]
     assert fired == []
+
+
+# -- native and QAT precision: at most info from QL101/QL102 ---------------------------------------
+def _rules(path: Path, codes: tuple[str, ...], **settings):
+    from tests.conftest import lint_model_path
+
+    return [f for f in lint_model_path(path, **settings)[1] if f.code in codes]
+
+
+@pytest.mark.parametrize("ftype", ["TQ1_0", "TQ2_0"])
+@pytest.mark.parametrize("floor", ["Q4_K_M", "Q5_K_M"])
+def test_bitnet_in_ternary_types_gets_an_info_note(tmp_path, ftype, floor):
+    from fixtures.ggufgen import write_gguf
+    from fixtures.releases import bitnet
+
+    path = write_gguf(tmp_path / f"bitnet_b1_58-large-{ftype}.gguf", bitnet(ftype))
+    found = _rules(path, ("QL101", "QL102"), floor=floor)
+    assert [f.severity for f in found] == ["info"]
+    assert "BitNet" in found[0].message and "general.architecture 'bitnet'" in found[0].message
+
+
+def test_a_llama_squeezed_to_tq2_0_is_still_an_error(tmp_path):
+    from fixtures.ggufgen import model_spec, write_gguf
+    from fixtures.releases import LLAMA
+
+    path = write_gguf(tmp_path / "Llama-TQ2_0.gguf", model_spec("TQ2_0", LLAMA, name="Llama 3.1 8B"))
+    [f] = _rules(path, ("QL101",))
+    assert f.severity == "error"
+
+
+def test_gpt_oss_mxfp4_gets_an_info_note(tmp_path):
+    from fixtures.ggufgen import write_gguf
+    from fixtures.releases import gpt_oss
+
+    path = write_gguf(tmp_path / "gpt-oss-20b-MXFP4.gguf", gpt_oss())
+    for floor in ("Q4_K_M", "Q5_K_M"):
+        found = _rules(path, ("QL101", "QL102"), floor=floor)
+        assert found and {f.severity for f in found} == {"info"}
+        assert any("gpt-oss" in f.message and "MXFP4" in f.message for f in found)
+
+
+@pytest.mark.parametrize("floor", ["Q4_K_M", "Q5_K_M"])
+def test_gemma_qat_q4_0_gets_an_info_note_naming_qat(tmp_path, floor):
+    from fixtures.ggufgen import write_gguf
+    from fixtures.releases import gemma_qat_q4_0
+
+    path = write_gguf(tmp_path / "gemma-3-4b-it-qat-q4_0.gguf", gemma_qat_q4_0())
+    [f] = _rules(path, ("QL101", "QL102"), floor=floor)
+    assert f.severity == "info" and "QAT" in f.message
+
+
+def test_qat_weights_squeezed_below_their_training_precision_are_judged(tmp_path):
+    from fixtures.ggufgen import model_spec, write_gguf
+    from fixtures.releases import GEMMA3
+
+    path = write_gguf(tmp_path / "gemma-3-4b-it-qat-Q2_K.gguf", model_spec("Q2_K", GEMMA3, name="Gemma 3 4b It Qat"))
+    [f] = _rules(path, ("QL101",))
+    assert f.severity == "error"
+
+
+def test_explain_ql101_says_how_the_exemption_is_decided():
+    from tests.conftest import run_cli
+
+    out = " ".join(run_cli("explain", "QL101").stdout.split())
+    assert "the precision its model was released in" in out and "native_precision.py" in out
+    assert "`bitnet`" in out and "`gpt-oss`" in out and '"qat"' in out
+
+
+# -- QL104: name, file_type and mix, pairwise --------------------------------------------------------
+def test_q4_k_m_name_over_a_q4_k_s_file_is_ql104(tmp_path):
+    from fixtures.ggufgen import write_gguf
+    from fixtures.releases import relabelled_q4_k_s
+
+    path = write_gguf(tmp_path / "Meta-Llama-3.1-8B-Instruct-Q4_K_M.gguf", relabelled_q4_k_s())
+    [f] = _rules(path, ("QL104",))
+    assert f.severity == "warning"
+    assert "says Q4_K_M" in f.message and "says Q4_K_S" in f.message
+    assert f.data["pair"] == ["the file name", "general.file_type"]
+
+
+@pytest.mark.parametrize("name,recipe", [("Meta-Llama-3.1-8B-Instruct-Q4_K_L.gguf", "bartowski_q4_k_l"),
+                                         ("Meta-Llama-3.1-8B-Instruct-UD-Q4_K_XL.gguf", "unsloth_ud_q4_k_xl")])
+def test_publisher_conventions_are_no_mismatch(tmp_path, name, recipe):
+    from fixtures import releases
+    from fixtures.ggufgen import write_gguf
+
+    path = write_gguf(tmp_path / name, getattr(releases, recipe)())
+    assert _rules(path, ("QL104",)) == []
+
+
+@pytest.mark.parametrize("name,ftype", [("Llama-3.1-8B-Instruct.i1-Q4_K_M.gguf", "Q4_K_M"),
+                                        ("Llama-3.2-1B-Instruct-IQ4_NL.gguf", "IQ4_NL"),
+                                        ("Llama-3.2-1B-Instruct-Q4_0_4_4.gguf", "Q4_0"),
+                                        ("gpt-oss-20b-MXFP4.gguf", "MXFP4_MOE")])
+def test_known_tags_matching_their_file_type_are_silent(tmp_path, name, ftype):
+    from fixtures.ggufgen import model_spec, write_gguf
+    from fixtures.releases import GPT_OSS, LLAMA
+
+    path = write_gguf(tmp_path / name, model_spec(ftype, GPT_OSS if ftype == "MXFP4_MOE" else LLAMA))
+    assert _rules(path, ("QL104",)) == []
+
+
+def test_an_unknown_tag_is_info_not_a_mismatch(tmp_path):
+    from fixtures.ggufgen import model_spec, write_gguf
+    from fixtures.releases import LLAMA
+
+    path = write_gguf(tmp_path / "Llama-3.1-8B-Instruct-IQ4_KS.gguf", model_spec("IQ4_XS", LLAMA))
+    [f] = _rules(path, ("QL104",))
+    assert f.severity == "info" and "IQ4_KS" in f.message and "not compared" in f.message
