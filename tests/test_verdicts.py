@@ -184,3 +184,32 @@ def test_an_unknown_tag_is_info_not_a_mismatch(tmp_path):
     path = write_gguf(tmp_path / "Llama-3.1-8B-Instruct-IQ4_KS.gguf", model_spec("IQ4_XS", LLAMA))
     [f] = _rules(path, ("QL104",))
     assert f.severity == "info" and "IQ4_KS" in f.message and "not compared" in f.message
+
+
+# -- QL603 says which feature breaks -----------------------------------------------------------------
+DEEPSEEK_TURNS = ["<｜begin▁of▁sentence｜>", "<｜end▁of▁sentence｜>", "<｜User｜>", "<｜Assistant｜>"]
+
+
+def _ql603(tmp_path: Path, specials: list[str]):
+    from fixtures import templates as T
+    from fixtures.ggufgen import Arch, model_spec, write_gguf
+
+    tokens = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", *specials]
+    tokens += [f"w{i}" for i in range(300 - len(tokens))]
+    spec = model_spec("Q4_K_M", Arch(n_vocab=300), name="DeepSeek R1 Distill Qwen 7B", tokens=tokens,
+                      chat_template=T.DEEPSEEK_R1)
+    return [f for f in _rules(write_gguf(tmp_path / "DeepSeek-R1-Distill-Qwen-7B-Q4_K_M.gguf", spec), ("QL603",))]
+
+
+def test_r1_distill_qwen_missing_tool_markers_says_tool_calling_breaks(tmp_path):
+    [f] = _ql603(tmp_path, DEEPSEEK_TURNS)
+    assert f.data["features"] == ["tool calling"]
+    assert "<｜tool▁calls▁begin｜>" in f.data["missing"]
+    assert "tool calling breaks" in f.message and "turn markers are present" in f.message
+    assert "never sees its turn markers" not in f.message
+
+
+def test_missing_turn_markers_still_say_the_conversation_breaks(tmp_path):
+    [f] = _ql603(tmp_path, [])
+    assert set(f.data["features"]) == {"turns", "tool calling"}
+    assert "never sees its turn markers" in f.message and "tool calling breaks" in f.message
