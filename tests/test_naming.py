@@ -101,7 +101,15 @@ def _fixture_files() -> list[Path]:
     return examples
 
 
+def _sparse_copy(src: Path, dest: Path, head: int = 16 << 20) -> None:
+    """The header bytes and a hole up to the real size: what a lint reads, under another name."""
+    with open(src, "rb") as fin, open(dest, "wb") as fout:
+        fout.write(fin.read(head))
+        fout.truncate(src.stat().st_size)
+
+
 def _renamed_copies(tmp_path: Path) -> list[Path]:
+    from fixtures import releases
     from fixtures.ggufgen import Arch, model_spec, write_gguf
 
     sources = list(_fixture_files())
@@ -113,6 +121,8 @@ def _renamed_copies(tmp_path: Path) -> list[Path]:
     sources.append(write_gguf(gen / "c.gguf", model_spec("Q4_K_M", Arch("qwen3moe", n_expert=8, n_expert_used=2), name="Q",
                                                          basename="Qwen3", finetune="8k-lc100k-mix1-ep2", size_label="30B-A3B",
                                                          chat_template="{{ '<|im_start|>' }}")))
+    for i, recipe in enumerate((releases.bitnet, releases.gpt_oss, releases.gemma_qat_q4_0, releases.unsloth_ud_q4_k_xl)):
+        sources.append(write_gguf(gen / f"r{i}.gguf", recipe()))
     out: list[Path] = []
     for i, src in enumerate(sources):
         folder = tmp_path / f"copy{i}"
@@ -127,8 +137,8 @@ def _renamed_copies(tmp_path: Path) -> list[Path]:
         dest.parent.mkdir()
         try:
             os.link(gemma, dest)  # a hard link: another name for the same bytes (a symlink keeps the old name)
-        except OSError:
-            shutil.copyfile(gemma, dest)
+        except OSError:  # another file system
+            _sparse_copy(gemma, dest)
         out.append(dest)
     return out
 
