@@ -26,10 +26,10 @@ that is not base (even an opaque training-run name like `8k-lc100k-mix1-ep2`, wh
 convert_hf_to_gguf takes from `_name_or_path`), a chat template with roles or turn markers,
 instruction-tuning tags (general.tags, card tags, pipeline_tag conversational), a card whose
 model_name is the chat model.
-- **error**: the file positively says base and nothing says otherwise; or an `--expect` or
-  card promise of a fine-tune the file names differently.
-- **warning**: the evidence is mixed (a base identity with a chat template), or the file
-  names another fine-tune and the promise comes from a name.
+- **error**: the file positively says base and nothing says otherwise (whoever promised the
+  fine-tune: --expect, the card, the repo or the file name).
+- **warning**: the evidence is mixed (a base identity with a chat template, or instruction
+  tags), nothing positively says base, or the file names another fine-tune than promised.
 - **nothing**: an Instruct/Chat promise over a file that names its own fine-tune (a training
   run) and carries chat evidence: that file is the instruct model.
 
@@ -58,6 +58,7 @@ says. If the file really is the fine-tune, ask the publisher to fix its metadata
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -85,7 +86,6 @@ def _location(model: Model) -> str | None:
     return "config.json" if model.identity.name_or_path else None
 
 
-STRONG_PROMISES = ("--expect", "model card base_model")
 CHAT_EVIDENCE = ("chat-template", "chat-tag", "card")
 
 
@@ -98,6 +98,11 @@ def _explained_away(promise: dict[str, Any], against: list[dict[str, str]]) -> b
     return bool(missing) and missing <= {"instruct"} and "finetune" in kinds and bool(kinds & set(CHAT_EVIDENCE))
 
 
+def _opaque(finetune: str) -> bool:
+    """A run name rather than a tuning word: some part of it mixes letters and digits."""
+    return any(re.search(r"[a-z]", p) and re.search(r"\d", p) for p in re.split(r"[-_\s]+", finetune.lower()))
+
+
 def _severity(promise: dict[str, Any], prov: dict[str, Any]) -> tuple[str | None, str]:
     """(severity override or None for error, a note on the evidence) for a fine-tune verdict.
 
@@ -105,12 +110,14 @@ def _severity(promise: dict[str, Any], prov: dict[str, Any]) -> tuple[str | None
     otherwise; a promise the file's own evidence contradicts is a warning."""
     against = prov.get("not_base_evidence") or []
     base = prov.get("base_evidence") or []
-    if promise.get("verdict") == "other-finetune":
-        if promise["source"].startswith(STRONG_PROMISES) and not against:
-            return None, ""
+    if promise.get("verdict") == "other-finetune":  # it names a fine-tune: nothing says it is the base
         named = next((e["evidence"] for e in against if e["kind"] == "finetune"), None)
-        return "warning", (f". The file names a fine-tune of its own ({named}), so it is not the base model; "
-                           "whether it is the one promised, its name does not say" if named else "")
+        if not named:
+            return "warning", ""
+        if _opaque(named):  # a training run's name ("8k-lc100k-mix1-ep2") says nothing either way
+            return "warning", (f". The file names a fine-tune of its own ({named}), so it is not the base model; "
+                               "whether it is the one promised, its name does not say")
+        return "warning", f". The file is a fine-tune too ({named}), but another one than promised"
     if base and not against:
         return None, ""
     if any(e["kind"] == "chat-template" for e in against):

@@ -53,6 +53,20 @@ def test_instruction_tags_soften_a_name_only_promise(make_gguf):
     assert f.severity == "warning" and "general.tags 'instruct'" in f.message
 
 
+def test_a_card_naming_the_chat_model_softens_a_name_only_promise(make_gguf, tmp_path):
+    path = make_gguf("Meta-Llama-3.1-8B-Instruct-Q4_K_M.gguf", **LLAMA_BASE)
+    (tmp_path / "README.md").write_text("---\nmodel_name: Meta-Llama-3.1-8B-Instruct\n---\n")
+    f = lint(path)[1]["QL401"]
+    assert f.severity == "warning" and "model_name" in f.message
+
+
+def test_another_named_finetune_is_a_warning_saying_so(make_gguf):
+    path = make_gguf("Hermes-3-Llama-3.1-8B-Q4_K_M.gguf", chat_template=TEMPLATE, name="Llama 3.1 8B Instruct",
+                     basename="Llama-3.1", finetune="Instruct", size_label="8B")
+    f = lint(path)[1]["QL401"]
+    assert f.severity == "warning" and "another one than promised" in f.message
+
+
 @pytest.mark.parametrize("suffix", [".header.gguf", "-00001-of-00003.gguf", ".gguf.part1of2", ".part1.gguf"])
 def test_packaging_suffixes_promise_nothing(make_gguf, suffix):
     clean = make_gguf(f"Meta-Llama-3.1-8B-Instruct-Q4_K_M{suffix}", chat_template=TEMPLATE, **LLAMA_INSTRUCT)
