@@ -26,7 +26,8 @@ REAL_NAMES = [
     "microsoft/Phi-3.5-mini-instruct", "microsoft/Phi-3-mini-4k-instruct", "microsoft/bitnet-b1.58-2B-4T-gguf",
     "openai/gpt-oss-20b", "gpt-oss-120b-MXFP4", "NousResearch/Hermes-3-Llama-3.1-8B", "bigscience/bloom-7b1",
     "TheBloke/Mistral-7B-Instruct-v0.2-GGUF", "llama-2-7b-chat.Q4_K_M", "Qwen3-8B-Q8_0-Q4_K_M", "ggml-vocab-llama-bpe",
-    "Some Model Name With Spaces", "Mixtral", "./models/x-7B", "iter1-7B", "Llama-3-8B-Instruct-IQ2_XXS", "phi-2-bf16",
+    "Llama-3.1-70B-Instruct.i1-Q4_K_M.gguf.part1of2", "google_gemma-3-4b-it-qat-Q4_0", "Qwen2.5-Coder-32B-Instruct-GGUF",
+    "Phi-3.5-mini-instruct", "Mixtral-8x7B", "DeepSeek-R1-Distill-Qwen-7B-Q4_K_M", "Some Model Name With Spaces", "Mixtral", "./models/x-7B", "iter1-7B", "Llama-3-8B-Instruct-IQ2_XXS", "phi-2-bf16",
 ]
 
 
