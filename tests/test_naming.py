@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import shutil
 import subprocess
@@ -153,7 +154,7 @@ def _imported_after_lint(paths: list[Path], output_format: str) -> list[str]:
                           env={**os.environ, "NO_COLOR": "1", "HF_HUB_OFFLINE": "1"})
     line = next((ln for ln in proc.stderr.splitlines() if ln.startswith("LOADED")), None)
     assert line is not None, proc.stderr[-2000:]
-    return eval(line.removeprefix("LOADED "))  # a list literal printed by the child
+    return ast.literal_eval(line.removeprefix("LOADED "))  # a list literal printed by the child
 
 
 @pytest.mark.parametrize("output_format", ["json", "concise"])
