@@ -133,6 +133,12 @@ def _renamed_copies(tmp_path: Path) -> list[Path]:
             dest = folder / rename
             shutil.copyfile(src, dest)
             out.append(dest)
+    smollm2 = Path.home() / ".cache" / "quantlint" / "smollm2" / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    if smollm2.is_file():
+        dest = tmp_path / "smol" / "tiny-chat-model-Q4_K_M.gguf"
+        dest.parent.mkdir()
+        _sparse_copy(smollm2, dest)
+        out.append(dest)
     gemma = gemma_path()
     if gemma is not None:
         dest = tmp_path / "gemma" / "some-Other-Name-Instruct-Q4_K_M.gguf"

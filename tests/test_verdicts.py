@@ -26,6 +26,18 @@ def test_official_instruct_with_training_run_finetune_and_chatml_is_not_ql401(ma
     assert {"finetune", "chat-template"} <= kinds
 
 
+SMOLLM2 = Path.home() / ".cache" / "quantlint" / "smollm2" / "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def test_real_smollm2_instruct_with_its_training_run_finetune_is_not_ql401():
+    """HuggingFaceTB's own SmolLM2-135M-Instruct GGUF: general.finetune '8k-lc100k-mix1-ep2', ChatML template."""
+    if not SMOLLM2.is_file():
+        pytest.skip("the real SmolLM2-135M-Instruct GGUF is not in ~/.cache/quantlint/smollm2")
+    model, found = lint(SMOLLM2)
+    assert model.identity.finetune == "8k-lc100k-mix1-ep2" and model.tokenizer.has_chat_template
+    assert "QL401" not in found
+
+
 def test_training_run_finetune_without_template_is_at_most_a_warning(make_gguf):
     """Not the base (it names a fine-tune), but nothing shows it is the instruct one either."""
     path = make_gguf("Falcon3-7B-Instruct-Q4_K_M.gguf", **TRAINING_RUN)
