@@ -15,8 +15,9 @@ deepseek2 and gpt-oss; any other architecture gets only the block count and the
 token_embd width. What llama.cpp allows is allowed: no output.weight where it falls back to
 token_embd, fused attn_qkv or separate q/k/v, grouped-query attention, head sizes from
 key_length (Gemma, gpt-oss), MLA in DeepSeek-V2/V3, optional biases and norms (checked only
-when present). A split set is judged as a whole. Vocabulary-only files (no tensors) are not
-judged; the vocabulary rows belong to QL502/QL504.
+when present). A split set is judged as a whole. Vocabulary-only files (no tensors) and headers
+without `embedding_length` or `block_count` are not judged; the vocabulary rows belong to
+QL502/QL504.
 
 ## Why is this bad?
 llama.cpp creates every tensor with the shape the header implies and stops at the first
@@ -266,6 +267,8 @@ def check(model: Model, ctx: CheckContext) -> Iterator[Finding]:
     if model.format != "gguf" or not model.tensors or not model.readable or not model.architecture:
         return  # vocab-only files (no tensors) and unreadable headers are not judged
     hp = read_hparams(model)
+    if hp.values.get("n_embd") is None or hp.values.get("n_layer_all") is None:
+        return  # no embedding_length/block_count: llama.cpp stops at "key not found", not at a shape
     complete = _tensor_list_complete(model)
     yield from _array_findings(model, hp)
     yield from _block_findings(model, hp, complete)

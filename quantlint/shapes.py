@@ -126,9 +126,17 @@ class HParams:
     arrays: dict[str, int] = field(default_factory=dict)  # per-layer array key -> element count
     raw: dict[str, Any] = field(default_factory=dict)  # key -> the header's value (layer 0 for arrays)
 
+    layer_envs: dict[int, Env] = field(default_factory=dict, repr=False)
+
     def eval(self, text: str, i: int | None = None) -> int | None:
+        """The value of a table expression; `i` is the layer, for the per-layer conditions."""
         fn, _ = compile_expr(text)
-        return fn(self.values if i is None else {**self.values, "i": i})
+        if i is None:
+            return fn(self.values)
+        env = self.layer_envs.get(i)
+        if env is None:
+            env = self.layer_envs[i] = {**self.values, "i": i}
+        return fn(env)
 
     def keys_of(self, text: str) -> tuple[str, ...]:
         _, names = compile_expr(text)
