@@ -260,6 +260,10 @@ def _tensor_list_complete(model: Model) -> bool:
     """False when the header walk stopped early or a split set is incomplete: absence proves nothing then."""
     if model.file is None or model.file.header_bytes is None:
         return False
+    split = model.file.split or {}
+    count, total = split.get("split.count"), split.get("split.tensors.count")
+    if isinstance(count, int) and count > 1 and total != len(model.tensors):
+        return False  # one shard on its own (renamed, or a set read partially): the rest is elsewhere
     return not any(p.kind == "split" or p.details.get("in_header") for p in model.problems)
 
 

@@ -169,6 +169,15 @@ def test_split_set_is_judged_as_a_whole(tmp_path):
     assert f.data["missing_blocks"] == [4, 5]
 
 
+def test_a_renamed_first_shard_alone_is_not_missing_blocks(tmp_path):
+    arch = Arch("llama", n_layer=4, n_embd=64, n_ff=128, n_head=2, n_head_kv=1, n_vocab=300)
+    [first, *_] = write_gguf_split(tmp_path / "set", "Model-Q8_0", model_spec("Q8_0", arch), 3)
+    alone = tmp_path / "first-shard.gguf"
+    first.rename(alone)
+    model, _ = lint_model_path(alone)
+    assert len(model.tensors) < 39 and ql906(alone) == []
+
+
 def test_incomplete_split_set_is_left_to_ql904(tmp_path):
     arch = Arch("llama", n_layer=4, n_embd=64, n_ff=128, n_head=2, n_head_kv=1, n_vocab=300)
     paths = write_gguf_split(tmp_path, "Model-Q8_0", model_spec("Q8_0", arch), 3, skip=(2,))
