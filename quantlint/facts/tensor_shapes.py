@@ -121,15 +121,16 @@ def _dense_ffn(when: str | None = None, bias: bool = False) -> tuple[Expect, ...
     return tuple(out)
 
 
-def _experts(ff: str, when: str | None = None) -> tuple[Expect, ...]:
-    """The router and the fused expert tensors {.., .., n_expert}."""
-    return (
+def _experts(ff: str, when: str | None = None, gate_up: bool = False) -> tuple[Expect, ...]:
+    """The router and the expert tensors {.., .., n_expert}; gate_up: create_tensor_gate_up_exps
+    also accepts one fused ffn_gate_up_exps {n_embd, 2*ff, n_expert}."""
+    out = (
         _t("blk.{i}.ffn_gate_inp.weight", "n_embd", "n_expert", when=when),
         _t("blk.{i}.ffn_gate_exps.weight", "n_embd", ff, "n_expert", when=when),
         _t("blk.{i}.ffn_down_exps.weight", ff, "n_embd", "n_expert", when=when),
         _t("blk.{i}.ffn_up_exps.weight", "n_embd", ff, "n_expert", when=when),
-        _t("blk.{i}.ffn_gate_up_exps.weight", "n_embd", f"2 * {ff}", "n_expert", when=when),
     )
+    return out + ((_t("blk.{i}.ffn_gate_up_exps.weight", "n_embd", f"2 * {ff}", "n_expert", when=when),) if gate_up else ())
 
 
 def _qk_norm(width: str = "n_embd_head_k") -> tuple[Expect, ...]:
@@ -190,7 +191,7 @@ TENSOR_SHAPES: dict[str, tuple[Expect, ...]] = {
         _t("blk.{i}.attn_kv_b.weight", "n_lora_kv", "n_head * (n_embd_head_k_mla - n_rot + n_embd_head_v_mla)"),
         _t("blk.{i}.attn_output.weight", "n_head * n_embd_head_v_mla", "n_embd"),
         *_dense_ffn(when="i < n_layer_dense_lead"),
-        *_experts("n_ff_exp", when="i >= n_layer_dense_lead"),
+        *_experts("n_ff_exp", when="i >= n_layer_dense_lead", gate_up=True),
         _t("blk.{i}.exp_probs_b.bias", "n_expert", when="i >= n_layer_dense_lead"),
         _t("blk.{i}.ffn_gate_shexp.weight", "n_embd", "n_ff_exp * n_expert_shared", when="i >= n_layer_dense_lead"),
         _t("blk.{i}.ffn_down_shexp.weight", "n_ff_exp * n_expert_shared", "n_embd", when="i >= n_layer_dense_lead"),
