@@ -1,7 +1,7 @@
 """quantlint/facts/tensor_shapes.py against the llama.cpp source it was written from.
 
 The llama-cpp-python 0.3.36 sdist (llama.cpp 0c1e57098) is the one tests/test_vocab_files.py
-fetches into ~/.cache/quantlint/vocab/sdist; this test reads src/models/<arch>.cpp and
+fetches into ~/.cache/quantlint/vocab/sdist (through its vocab_dir fixture); this test reads src/models/<arch>.cpp and
 src/llama-arch.cpp from it (skipped when absent), collects every `create_tensor(tn(LLM_TENSOR_X,
 "suffix", i), {dims}, ...)`, `create_tensor_qkv` and `create_tensor_gate_up_exps` call, and checks
 that each tensor of the table is one llama.cpp creates, with dimensions that are equal as
@@ -19,7 +19,7 @@ import pytest
 
 from quantlint.facts.tensor_shapes import TENSOR_SHAPES
 from quantlint.shapes import compile_expr
-from tests.test_vocab_files import _cache_dir
+from tests.test_vocab_files import vocab_dir  # noqa: F401  (a pytest fixture: fetches the sdist when needed)
 
 SOURCE_FILE = {"llama": "llama.cpp", "mistral3": "mistral3.cpp", "qwen2": "qwen2.cpp", "qwen2moe": "qwen2moe.cpp",
                "qwen3": "qwen3.cpp", "qwen3moe": "qwen3moe.cpp", "gemma2": "gemma2.cpp", "gemma3": "gemma3.cpp",
@@ -41,8 +41,8 @@ NAME = re.compile(r'\{\s*(LLM_TENSOR_\w+),\s*"([^"]+)"\s*\}')
 
 
 @pytest.fixture(scope="module")
-def sources() -> dict[str, str]:
-    sdists = sorted((_cache_dir() / "sdist").glob("llama_cpp_python-0.3.36.tar.gz"))
+def sources(vocab_dir: Path) -> dict[str, str]:  # noqa: F811
+    sdists = sorted((vocab_dir / "sdist").glob("llama_cpp_python-0.3.36.tar.gz"))
     if not sdists:
         pytest.skip("the llama-cpp-python 0.3.36 sdist is not cached (tests/test_vocab_files.py fetches it)")
     wanted = {PREFIX + "llama-arch.cpp"} | {PREFIX + "models/" + f for f in SOURCE_FILE.values()}
