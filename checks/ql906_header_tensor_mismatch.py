@@ -49,6 +49,7 @@ from dataclasses import dataclass, field
 from quantlint.facts.tensor_shapes import (
     EMPTY_LAYER_ARCHS,
     FIRST_LAYER_TENSOR,
+    LLAMA_MAX_LAYERS,
     TENSOR_SHAPES,
     TOKEN_EMBD_NOT_N_EMBD,
     Expect,
@@ -146,7 +147,7 @@ def _shape_findings(tensors: list[TensorRecord], table: tuple[Expect, ...], hp: 
         exp = first.expected
         want = [e if e != "*" else got for e, got in zip(exp, t.shape)] + exp[len(t.shape):]
         got4 = list(t.shape) + [1] * max(0, 4 - len(t.shape))
-        loader = (f"tensor '{t.name}' has wrong shape; expected {_loader_shape(want)}, "
+        loader = (f"check_tensor_dims: tensor '{t.name}' has wrong shape; expected {_loader_shape(want)}, "
                   f"got {_loader_shape(got4)}")
         keys = ", ".join(f"{k} = {hp.raw.get(k)}" for k in group.keys)
         keys = f" ({keys})" if keys else ""
@@ -169,7 +170,7 @@ def _shape_findings(tensors: list[TensorRecord], table: tuple[Expect, ...], hp: 
 def _missing_globals(model: Model, table: tuple[Expect, ...], names: set[str]) -> Iterator[Finding]:
     for e in table:
         if e.required and "{i}" not in e.name and e.name not in names:
-            loader = f"tensor '{e.name}' not found"
+            loader = f"check_tensor_dims: tensor '{e.name}' not found"
             yield Finding(
                 message=(f"{model.architecture} needs {e.name} (llama.cpp has no fallback for it here) and the file "
                          f"has none. llama.cpp stops with \"{loader}\""),
@@ -199,6 +200,14 @@ def _block_findings(model: Model, hp: HParams, complete: bool) -> Iterator[Findi
             layers.setdefault(int(m.group(1)), []).append(t)
     if n_all is None or n_all <= 0 or not layers:
         return  # no block_count, or an architecture without blk.N tensors (t5: enc./dec.)
+    if n_all > LLAMA_MAX_LAYERS:
+        loader = "GGML_ASSERT(hparams.n_layer_all > 0 && hparams.n_layer_all <= LLAMA_MAX_LAYERS) failed"
+        yield Finding(
+            message=(f"{key} = {n_all:,}, more than llama.cpp's {LLAMA_MAX_LAYERS} layers, while the file has "
+                     f"{len(layers):,} blocks: llama.cpp aborts with \"{loader}\""),
+            hint=HINT, location=key, offset=model.meta_offset(key),
+            data={"key": key, "block_count": n_all, "blocks": len(layers), "loader_message": loader})
+        return
     extra = sorted(i for i in layers if i >= n_all)
     if extra:
         count = sum(len(layers[i]) for i in extra)
@@ -216,7 +225,7 @@ def _block_findings(model: Model, hp: HParams, complete: bool) -> Iterator[Findi
     if not missing:
         return
     first = _first_tensor_name(model, hp, layers, missing[0])
-    loader = f"tensor '{first}' not found"
+    loader = f"check_tensor_dims: tensor '{first}' not found"
     present = sorted(i for i in layers if i < n_all)
     yield Finding(
         message=(f"{key} = {n_all}, but block(s) {_ranges(missing)} have no tensors (the file has block(s) "

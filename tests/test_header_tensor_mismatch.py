@@ -63,7 +63,7 @@ def test_embedding_length_128_with_64_wide_tensors(tmp_path):
     first = found[0]
     assert first.location == "token_embd.weight" and "llama.embedding_length = 128" in first.message
     # llama.cpp's own words, numbers included (llama-model-loader.cpp check_tensor_dims)
-    assert first.data["loader_message"] == "tensor 'token_embd.weight' has wrong shape; expected 128, 300, got 64, 300, 1, 1"
+    assert first.data["loader_message"] == "check_tensor_dims: tensor 'token_embd.weight' has wrong shape; expected 128, 300, got 64, 300, 1, 1"
     assert first.data["expected"] == [128, 300] and first.data["got"] == [64, 300]
 
 
@@ -72,7 +72,7 @@ def test_head_count_3_with_embedding_64(tmp_path):
     found = ql906(path)
     q = next(f for f in found if f.location == "blk.0.attn_q.weight")
     # 64 // 3 = 21-wide heads: llama.cpp asks for 3 x 21 = 63 query rows
-    assert q.data["loader_message"] == "tensor 'blk.0.attn_q.weight' has wrong shape; expected 64, 63, got 64, 64, 1, 1"
+    assert q.data["loader_message"] == "check_tensor_dims: tensor 'blk.0.attn_q.weight' has wrong shape; expected 64, 63, got 64, 64, 1, 1"
     assert "llama.attention.head_count = 3" in q.message and "63" in q.message
     assert "llama.attention.head_count" in q.data["keys"]
 
@@ -82,8 +82,14 @@ def test_block_count_4_with_only_blk_0(tmp_path):
                   "llama.block_count", 4)
     [f] = ql906(write(tmp_path, "blocks.gguf", spec))
     assert f.location == "llama.block_count" and f.data["missing_blocks"] == [1, 2, 3]
-    assert f.data["loader_message"] == "tensor 'blk.1.attn_norm.weight' not found"
+    assert f.data["loader_message"] == "check_tensor_dims: tensor 'blk.1.attn_norm.weight' not found"
     assert "block(s) 1-3 have no tensors" in f.message
+
+
+def test_absurd_block_count_is_one_finding_in_bounded_time(tmp_path):
+    spec = set_kv(model_spec("Q8_0", SMALL), "llama.block_count", 2**32 - 1)
+    [f] = ql906(write(tmp_path, "huge.gguf", spec))
+    assert f.location == "llama.block_count" and "LLAMA_MAX_LAYERS" in f.data["loader_message"]
 
 
 def test_blocks_past_block_count(tmp_path):
@@ -289,7 +295,7 @@ def _gpt_oss(with_output: bool = True) -> GGUFSpec:
 def test_gpt_oss_layout_is_clean_and_its_output_is_required(tmp_path):
     assert ql906(write(tmp_path, "gpt-oss.gguf", _gpt_oss())) == []
     [f] = ql906(write(tmp_path, "gpt-oss-tied.gguf", _gpt_oss(with_output=False)))
-    assert f.data["loader_message"] == "tensor 'output.weight' not found"
+    assert f.data["loader_message"] == "check_tensor_dims: tensor 'output.weight' not found"
     found = ql906(write(tmp_path, "gpt-oss-heads.gguf", set_kv(_gpt_oss(), "gpt-oss.attention.head_count", 4)))
     # llama.cpp asks for attn_q first (4 heads x key_length 16 = 64 rows), then the sinks {4}
     assert found[0].location == "blk.0.attn_q.weight" and found[0].data["expected"] == [96, 64]

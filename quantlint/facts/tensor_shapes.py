@@ -62,6 +62,9 @@ HPARAMS: tuple[tuple[str, str | None, str | None], ...] = (
     ("n_embd_head_v_mla", "attention.value_length_mla", "n_embd_head_v"),
 )
 
+# src/llama-hparams.h: load_hparams asserts 0 < block_count <= LLAMA_MAX_LAYERS (GGML_ASSERT: an abort).
+LLAMA_MAX_LAYERS = 512
+
 # Keys llama.cpp reads with get_key_or_arr: a per-layer array must have block_count entries.
 PER_LAYER_KEYS = ("feed_forward_length", "attention.head_count", "attention.head_count_kv",
                   "expert_used_count", "expert_feed_forward_length")
