@@ -15,7 +15,8 @@ deepseek2 and gpt-oss; any other architecture gets only the block count and the
 token_embd width. What llama.cpp allows is allowed: no output.weight where it falls back to
 token_embd, fused attn_qkv or separate q/k/v, grouped-query attention, head sizes from
 key_length (Gemma, gpt-oss), MLA in DeepSeek-V2/V3, optional biases and norms (checked only
-when present). A split set is judged as a whole. Vocabulary-only files (no tensors) and headers
+when present). Files with sliding-window head sizes of their own
+(`attention.key_length_swa`) get only the generic checks. A split set is judged as a whole. Vocabulary-only files (no tensors) and headers
 without `embedding_length` or `block_count` are not judged; the vocabulary rows belong to
 QL502/QL504.
 
@@ -50,6 +51,7 @@ from quantlint.facts.tensor_shapes import (
     EMPTY_LAYER_ARCHS,
     FIRST_LAYER_TENSOR,
     LLAMA_MAX_LAYERS,
+    SWA_HEAD_KEYS,
     TENSOR_SHAPES,
     TOKEN_EMBD_NOT_N_EMBD,
     Expect,
@@ -286,6 +288,8 @@ def check(model: Model, ctx: CheckContext) -> Iterator[Finding]:
     yield from _array_findings(model, hp)
     yield from _block_findings(model, hp, complete)
     table = TENSOR_SHAPES.get(model.architecture)
+    if any(f"{hp.arch}.{k}" in model.metadata for k in SWA_HEAD_KEYS):
+        table = None  # per-layer head sizes this table does not model
     if table is None:
         yield from _generic_findings(model, hp)
         return

@@ -166,6 +166,14 @@ def test_unknown_architecture_gets_the_generic_checks(tmp_path):
 
 
 # -- split sets: judged as one model, never shard by shard ----------------------------------------
+def test_sliding_window_head_sizes_fall_back_to_the_generic_checks(tmp_path):
+    # key_length_swa gives layer 0 (a sliding-window layer) its own head size: not modelled
+    spec = set_kv(set_kv(model_spec("F16", SMALL), "llama.attention.head_count", 3), "llama.attention.key_length_swa", 32)
+    assert ql906(write(tmp_path, "swa.gguf", spec)) == []
+    spec = set_kv(spec, "llama.embedding_length", 128)
+    assert [f.location for f in ql906(write(tmp_path, "swa-embd.gguf", spec))] == ["token_embd.weight"]
+
+
 def test_split_set_is_judged_as_a_whole(tmp_path):
     arch = Arch("llama", n_layer=4, n_embd=64, n_ff=128, n_head=2, n_head_kv=1, n_vocab=300)
     paths = write_gguf_split(tmp_path / "ok", "Model-Q8_0", model_spec("Q8_0", arch), 3)

@@ -217,6 +217,10 @@ TENSOR_SHAPES: dict[str, tuple[Expect, ...]] = {
     ),
 }
 
+# Keys that give sliding-window layers their own head size (n_embd_head_k_swa): layer 0 may then
+# differ from the full-attention head size this table uses, so such files get only the generic checks.
+SWA_HEAD_KEYS = ("attention.key_length_swa", "attention.value_length_swa")
+
 # Per-architecture defaults that replace HPARAMS' when the key is absent.
 ARCH_DEFAULTS: dict[str, dict[str, str]] = {
     "qwen3moe": _MOE_FF_DEFAULT,
