@@ -15,10 +15,10 @@ deepseek2 and gpt-oss; any other architecture gets only the block count and the
 token_embd width. What llama.cpp allows is allowed: no output.weight where it falls back to
 token_embd, fused attn_qkv or separate q/k/v, grouped-query attention, head sizes from
 key_length (Gemma, gpt-oss), MLA in DeepSeek-V2/V3, optional biases and norms (checked only
-when present). Files with sliding-window head sizes of their own
-(`attention.key_length_swa`) get only the generic checks. A split set is judged as a whole. Vocabulary-only files (no tensors) and headers
-without `embedding_length` or `block_count` are not judged; the vocabulary rows belong to
-QL502/QL504.
+when present). Files with sliding-window head sizes of their own (`attention.key_length_swa`)
+get only the generic checks. A split set is judged as a whole. Vocabulary-only files (no
+tensors) and headers without `embedding_length` or `block_count` are not judged; the
+vocabulary rows belong to QL502/QL504.
 
 ## Why is this bad?
 llama.cpp creates every tensor with the shape the header implies and stops at the first
