@@ -3,7 +3,10 @@
 ## What it does
 Compares where the header says the last tensor's data ends with the size of the file, and
 reports one finding: the bytes expected, the bytes found and how much is missing. A file cut
-inside the header itself is reported here too.
+inside the header itself is reported here too (an empty file, a 2-byte `GG`, a cut inside a
+string, an array, a tensor info or the padding): the message names the byte where the file
+ends and how many bytes, at least, are missing. A length or count past llama.cpp's own limits
+is not a truncation but corruption (QL902).
 
 ## Why is this bad?
 A truncated model loads partway and then crashes (llama.cpp: "tensor data is not within the
