@@ -23,8 +23,8 @@ LEGACY_MAGICS: dict[bytes, tuple[str, bool]] = {
 BIN_HINT = (
     "llama.cpp has not loaded this format since August 2023. Re-convert: from the original "
     "Hugging Face weights with llama.cpp's convert_hf_to_gguf.py (best), or from this file with "
-    "convert_llama_ggml_to_gguf.py --input FILE.bin --output FILE.gguf (LLaMA-family ggml/ggjt "
-    "files only; quantized ones must be ggjt v3), then re-quantize with llama-quantize."
+    "convert_llama_ggml_to_gguf.py --input FILE.bin --output FILE.gguf (LLaMA-family files only; "
+    "it refuses most quantized files older than ggjt v3), then re-quantize with llama-quantize."
 )
 GGUF_V1_HINT = (
     "GGUF version 1 (32-bit counts, 2023) is refused by llama.cpp (\"GGUFv1 is no longer "
