@@ -550,17 +550,31 @@ class _Walker:
                 data_end = max(data_end, h.data_offset + t.relative_offset + t.nbytes)
         self._check_packing()
         h.data_end = data_end if h.tensors else self.pos
-        if h.file_size is not None and h.tensors and h.data_end > h.file_size:
-            missing = h.data_end - h.file_size
-            where = ("inside the padding before the tensor data" if h.file_size < h.data_offset
-                     else "inside the tensor data")
+        if h.data_end > INT64_MAX:  # no file can be this long (off_t is int64): the sizes are wrong
+            last = max((t for t in h.tensors if t.nbytes is not None), key=lambda t: t.relative_offset + (t.nbytes or 0))
+            h.problems.append(ReadProblem(
+                kind="corrupt", offset=last.info_offset, location=last.name,
+                message=(f"the tensor data would end at byte {h.data_end:,} (tensor {last.name!r}), "
+                         f"past the largest offset any file can have (2**63 - 1)")))
+        elif h.file_size is not None and h.tensors and _pad(h.data_end, align) > h.file_size:
+            # gguf.cpp sizes the data section as every tensor padded to the alignment, the last
+            # one included, and refuses a file shorter than that when it reads the data.
+            declared = _pad(h.data_end, align)
+            missing = declared - h.file_size
+            if h.file_size < h.data_offset:
+                where = "inside the padding before the tensor data"
+            elif h.file_size < h.data_end:
+                where = "inside the tensor data"
+            else:
+                where = ("inside the padding after the last tensor (llama.cpp's mmap loader may still load it; "
+                         "gguf_init_from_file reading the data refuses it)")
             h.problems.append(ReadProblem(
                 kind="truncated",
-                message=(f"expected {h.data_end:,} bytes, found {h.file_size:,}: the file ends at byte {h.file_size:,} "
-                         f"{where}, {missing:,} bytes ({missing / h.data_end:.0%}) short"),
+                message=(f"expected {declared:,} bytes, found {h.file_size:,}: the file ends at byte {h.file_size:,} "
+                         f"{where}, {missing:,} bytes ({missing / declared:.0%}) short"),
                 offset=h.file_size,
                 hint="This is usually an interrupted download: fetch the file again (huggingface-cli download resumes) and check its size against the repo.",
-                details={"expected": h.data_end, "found": h.file_size},
+                details={"expected": declared, "found": h.file_size},
             ))
 
     def _check_packing(self) -> None:
