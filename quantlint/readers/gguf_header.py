@@ -24,14 +24,14 @@ import struct
 from dataclasses import dataclass, field
 from typing import Any
 
-from quantlint.facts.ggml_types import GGML_TYPE_COUNT, GGUF_VALUE_TYPES, REMOVED_GGML_TYPES
+from quantlint.facts.ggml_types import GGUF_VALUE_TYPES
 from quantlint.facts.tiers import ggml_type
 from quantlint.model import ReadProblem
+from quantlint.readers.gguf_layout import LOADER, layout, unknown_type_problem
 from quantlint.readers.legacy_ggml import gguf_v1_problem, legacy_problem
 from quantlint.sources import ByteSource, SourceError
 
 GGUF_MAGIC = b"GGUF"
-LOADER = "@0c1e57098"  # the llama.cpp whose loader (ggml/src/gguf.cpp) these checks follow
 SUPPORTED_VERSIONS = (2, 3)
 NEWEST_PLAUSIBLE_VERSION = 255  # a version past 3 but below this is a newer format, above it garbage
 DEFAULT_ALIGNMENT = 32
@@ -44,7 +44,6 @@ MAX_COUNT = 1 << 24  # more tensors or metadata entries than any model has: a co
 MAX_HEADER_BYTES = 1 << 31  # 2 GiB of header is no model anyone made: treat as corrupt
 INT64_MAX = (1 << 63) - 1  # gguf.cpp: dimensions and element counts are int64
 SIZE_MAX = (1 << 64) - 1  # gguf.cpp: a tensor's bytes (padded) must fit a size_t
-PLAUSIBLE_TYPE_IDS = 1 << 16  # an id past ggml's newest but below this may be a newer type
 MIN_KV_BYTES = 13  # key length (8) + value type (4) + a 1-byte value
 MIN_TENSOR_INFO_BYTES = 24  # name length (8) + n_dims (4) + type (4) + offset (8)
 MAX_ARRAY_DEPTH = 4
@@ -215,7 +214,7 @@ class _Walker:
         start = self.pos
         length = self._u64(f"the length of {what}")
         if limit is not None and length > limit:
-            raise self._corrupt(f"{what} is {length:,} bytes long, more than the {limit:,} allowed", offset=start)
+            raise self._corrupt(f"{what} is {length:,} bytes long, more than the {limit:,} llama.cpp allows", offset=start)
         self._check_fits(length, f"{what}", start, MAX_STRING_BYTES)
         self._need(length, what)
         raw = bytes(self.buf.data[self.pos:self.pos + length])
@@ -378,7 +377,7 @@ class _Walker:
             self._preamble()
             self._kvs()
             self._tensor_infos()
-            self._layout()
+            layout(h, self.pos)
             h.complete = True
         except _Stop as stop:
             h.problems.append(stop.problem)
@@ -470,10 +469,8 @@ class _Walker:
         for index in range(h.tensor_count or 0):
             self.tensors_remaining = (h.tensor_count or 0) - index - 1
             start = self.pos
-            name = self._string(f"the name of tensor {index}")
-            if len(name.encode("utf-8", "surrogateescape")) >= GGML_MAX_NAME:
-                raise self._corrupt(f"tensor {index}'s name is {len(name):,} characters long; llama.cpp refuses names of "
-                                    f"{GGML_MAX_NAME} bytes or more (GGML_MAX_NAME)", offset=start, location=name[:64])
+            # llama.cpp refuses a name of GGML_MAX_NAME (64) bytes or more.
+            name = self._string(f"the name of tensor {index}", GGML_MAX_NAME - 1)
             n_dims = self._u32(f"n_dims of tensor {name!r}")
             if n_dims > MAX_DIMS:
                 raise self._corrupt(f"tensor {name!r} declares {n_dims} dimensions; GGML allows at most {MAX_DIMS}", offset=start, location=name)
@@ -487,7 +484,7 @@ class _Walker:
             nbytes = None
             type_name = None
             if known is None:
-                h.problems.append(self._unknown_type(name, type_id, start))
+                h.problems.append(unknown_type_problem(name, type_id, start))
             else:
                 type_name, block, size = known
                 ne0 = shape[0] if shape else 1
@@ -519,92 +516,6 @@ class _Walker:
             if n_elements > INT64_MAX:
                 raise self._corrupt(f"tensor {name!r} has dimensions {list(shape)} whose product overflows 64 bits", offset=start, location=name)
         return n_elements
-
-    def _unknown_type(self, name: str, type_id: int, start: int) -> ReadProblem:
-        """A type id this table lacks: removed by llama.cpp, newer than it, or garbage."""
-        details = {"type_id": type_id}
-        if type_id in REMOVED_GGML_TYPES:
-            old, why = REMOVED_GGML_TYPES[type_id]
-            return ReadProblem(
-                kind="unsupported", offset=start, location=name, details={**details, "removed_type": old},
-                message=f"tensor {name!r} has type {old} (id {type_id}), which llama.cpp removed: {why}",
-                hint=("Re-quantize from the original weights with a current llama-quantize; the interleaved "
-                      "*_4_4/*_4_8/*_8_8 layouts are now made at load time from plain Q4_0/IQ4_NL."))
-        if GGML_TYPE_COUNT <= type_id < PLAUSIBLE_TYPE_IDS:
-            return ReadProblem(
-                kind="unsupported", offset=start, location=name, details=details,
-                message=(f"tensor {name!r} has a tensor type this quantlint does not know (id {type_id}; llama.cpp "
-                         f"{LOADER} knows ids below {GGML_TYPE_COUNT}): newer llama.cpp?"),
-                hint="Update quantlint (pip install -U quantlint); its size checks skip tensors of unknown types.")
-        return ReadProblem(
-            kind="corrupt", offset=start, location=name, details=details,
-            message=f"tensor {name!r} has unknown GGML type {type_id}, no type id any llama.cpp has used; its size cannot be computed")
-
-    def _layout(self) -> None:
-        h = self.header
-        align = h.alignment
-        h.data_offset = (self.pos + align - 1) // align * align
-        data_end = h.data_offset
-        for t in h.tensors:
-            if t.nbytes is not None:
-                data_end = max(data_end, h.data_offset + t.relative_offset + t.nbytes)
-        self._check_packing()
-        h.data_end = data_end if h.tensors else self.pos
-        if h.data_end > INT64_MAX:  # no file can be this long (off_t is int64): the sizes are wrong
-            last = max((t for t in h.tensors if t.nbytes is not None), key=lambda t: t.relative_offset + (t.nbytes or 0))
-            h.problems.append(ReadProblem(
-                kind="corrupt", offset=last.info_offset, location=last.name,
-                message=(f"the tensor data would end at byte {h.data_end:,} (tensor {last.name!r}), "
-                         f"past the largest offset any file can have (2**63 - 1)")))
-        elif h.file_size is not None and h.tensors and _pad(h.data_end, align) > h.file_size:
-            # gguf.cpp sizes the data section as every tensor padded to the alignment, the last
-            # one included, and refuses a file shorter than that when it reads the data.
-            declared = _pad(h.data_end, align)
-            missing = declared - h.file_size
-            if h.file_size < h.data_offset:
-                where = "inside the padding before the tensor data"
-            elif h.file_size < h.data_end:
-                where = "inside the tensor data"
-            else:
-                where = ("inside the padding after the last tensor (llama.cpp's mmap loader may still load it; "
-                         "gguf_init_from_file reading the data refuses it)")
-            h.problems.append(ReadProblem(
-                kind="truncated",
-                message=(f"expected {declared:,} bytes, found {h.file_size:,}: the file ends at byte {h.file_size:,} "
-                         f"{where}, {missing:,} bytes ({missing / declared:.0%}) short"),
-                offset=h.file_size,
-                hint="This is usually an interrupted download: fetch the file again (huggingface-cli download resumes) and check its size against the repo.",
-                details={"expected": declared, "found": h.file_size},
-            ))
-
-    def _check_packing(self) -> None:
-        """gguf.cpp requires each tensor's data right after the previous one's, padded to the
-        alignment, in file order: anything else (misaligned, overlapping, a gap) is refused."""
-        h = self.header
-        align = h.alignment
-        expected = 0
-        previous: TensorInfo | None = None
-        for t in h.tensors:
-            fault = None
-            if t.relative_offset % align:
-                fault = f"data offset {t.relative_offset} is not a multiple of the alignment {align}"
-            elif t.relative_offset < expected and previous is not None:
-                fault = (f"(data at byte {h.data_offset + t.relative_offset}) overlaps tensor {previous.name!r} "
-                         f"(bytes {h.data_offset + expected - _pad(previous.nbytes or 0, align)}-{h.data_offset + expected})")
-            elif t.relative_offset != expected:
-                fault = f"data offset {t.relative_offset} leaves a gap: llama.cpp expects {expected} (tensor data packed in file order)"
-            if fault:
-                h.problems.append(ReadProblem(kind="corrupt", message=f"tensor {t.name!r} {fault}",
-                                              offset=t.info_offset, location=t.name))
-                return
-            if t.nbytes is None:
-                return  # an unknown type: where the next tensor should start is unknown too
-            expected += _pad(t.nbytes, align)
-            previous = t
-
-
-def _pad(n: int, align: int) -> int:
-    return (n + align - 1) // align * align
 
 
 def read_gguf_header(source: ByteSource) -> GGUFHeader:
