@@ -199,3 +199,17 @@ def test_real_gemma_facts_and_bytes_read(gemma):
     assert model.tokenizer.vocab_size == 262_144 and model.tokenizer.has_chat_template is False
     assert source.bytes_read <= model.file.header_bytes + (1 << 20)
     assert max(offset + n for offset, n in source.ranges) <= model.file.header_bytes + (1 << 20)
+
+
+def test_a_closed_source_never_closes_a_reused_descriptor(tmp_path):
+    """close() then garbage collection must not close the descriptor number a later file got."""
+    first = tmp_path / "a.bin"
+    first.write_bytes(b"a" * 16)
+    source = LocalFileSource(first)
+    source.close()
+    other = os.open(first, os.O_RDONLY)  # very likely the number just freed
+    try:
+        del source  # __del__ runs here in CPython
+        assert os.pread(other, 1, 0) == b"a"
+    finally:
+        os.close(other)
