@@ -162,3 +162,22 @@ def test_huge_element_length_inside_a_big_string_array(tmp_path):
     _, findings = _lint(path)
     ql902 = [f for f in findings if f.code == "QL902"]
     assert ql902 and "element 10" in ql902[0].message
+
+
+@pytest.mark.real
+@pytest.mark.parametrize("cut", [2, 24, 1 << 20, 3_000_000, 6_525_120 - 1, 6_525_120, 100_000_000])
+def test_the_real_gemma_cut_anywhere_is_ql901_alone(gemma, tmp_path, cut):
+    """Issue 15: the real file cut inside the magic, the counts, the vocab (1 MiB, 3 MB), the
+    padding, at the data start and in the data is QL901 naming where it ends, never QL902."""
+    path = tmp_path / "cut.gguf"
+    with open(gemma, "rb") as src, open(path, "wb") as dst:
+        remaining = cut
+        while remaining:
+            chunk = src.read(min(remaining, 1 << 22))
+            dst.write(chunk)
+            remaining -= len(chunk)
+    _, findings = _lint(path)
+    found = [f for f in findings if f.code.startswith("QL9")]
+    assert [f.code for f in found] == ["QL901"], [(f.code, f.message) for f in found]
+    assert found[0].offset == cut and f"ends at byte {cut:,}" in found[0].message
+    assert "missing" in found[0].message or "short" in found[0].message
