@@ -10,11 +10,19 @@ one saying the tensor data is missing, never one inside the header.
 On top, truncation at every region: whole files cut at the start, the middle and one byte into
 every part (magic, version, counts, each key and value, each tensor info, the padding, the
 data) are refused by the loader and must be QL901 alone, naming where the file ends.
+
+Where a C++ compiler is at hand, llama.cpp's loader itself is the oracle too
+(fixtures/gguf_oracle.py builds ggml/src/gguf.cpp from the pinned sdist): it must give the
+port's files the labels the port gives them, and quantlint must agree with it on seeded
+random mutants (cuts, bit flips, overwritten counts and type ids) of real-layout files.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+
+import random
+import struct
 
 import pytest
 
@@ -93,3 +101,62 @@ def test_a_file_without_tensors_needs_no_padding(tmp_path):
 def _write(path: Path, data: bytes) -> Path:
     path.write_bytes(data)
     return path
+
+
+@pytest.fixture(scope="module")
+def oracle():
+    from fixtures.gguf_oracle import OracleUnavailable, loader_accepts, oracle_path
+
+    try:
+        oracle_path()
+    except OracleUnavailable as exc:
+        pytest.skip(f"llama.cpp's loader could not be built here: {exc}")
+    return loader_accepts
+
+
+def test_the_port_labels_files_as_llama_cpps_loader_does(oracle, tmp_path):
+    cases: dict[Path, HandcraftedFile] = {}
+    for seed in SEEDS:
+        for name in HANDCRAFTED:
+            case = handcrafted_file(seed, name)
+            cases[_write(tmp_path / f"{seed}-{name}.gguf", case.data)] = case
+    verdicts = {**oracle([p for p, c in cases.items() if c.header_only], True),
+                **oracle([p for p, c in cases.items() if not c.header_only], False)}
+    assert {p.name: verdicts[p] for p in cases} == {p.name: c.accept for p, c in cases.items()}
+
+
+def _mutant(rng: random.Random, base: bytes) -> bytes:
+    data = bytearray(base)
+    header_end = min(len(data), 8000)  # where counts, lengths and types live
+    kind = rng.choice(["cut", "flip", "u64", "u32"])
+    if kind == "cut":
+        return bytes(data[:rng.randrange(len(data))])
+    if kind == "flip":
+        for _ in range(rng.randint(1, 4)):
+            data[rng.randrange(header_end)] ^= 1 << rng.randrange(8)
+    elif kind == "u64":
+        pos = rng.randrange(header_end - 8)
+        data[pos:pos + 8] = struct.pack("<Q", rng.choice([0, 1, 65, 1000, 2**40, 2**63, 2**64 - 1]))
+    else:
+        pos = rng.randrange(header_end - 4)
+        data[pos:pos + 4] = struct.pack("<I", rng.choice([0, 1, 9, 13, 31, 43, 99, 2**31]))
+    return bytes(data)
+
+
+def test_quantlint_agrees_with_llama_cpps_loader_on_mutants(oracle, tmp_path):
+    from fixtures.ggufgen import encode_header, model_spec
+
+    header, data_size, _ = encode_header(model_spec("Q4_K_M", chat_template="{{ messages }}"))
+    bases = [handcrafted_file(SEEDS[0], "DATA_SUCCESS").data, handcrafted_file(SEEDS[1], "KV_SUCCESS").data,
+             header + bytes(data_size)]
+    rng = random.Random(15)
+    paths = [_write(tmp_path / f"m{i}.gguf", _mutant(rng, rng.choice(bases))) for i in range(400)]
+    verdicts = oracle(paths, False)  # whole files: the loader reads the tensor data too
+    assert set(verdicts.values()) >= {True, False}  # the mutants exercise both verdicts
+    disagree = []
+    for path in paths:
+        _, findings = lint_model_path(path)
+        found = sorted({f.code for f in _loader_findings(findings)})
+        if bool(found) == bool(verdicts[path]):  # a finding on an accepted file, or none on a refused one
+            disagree.append((path.name, verdicts[path], found))
+    assert disagree == []
