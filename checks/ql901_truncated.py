@@ -1,4 +1,4 @@
-"""Tensor data extends past the end of the file: an interrupted or partial download.
+"""The file ends before the bytes it declares, in the header or the tensor data: an interrupted download.
 
 ## What it does
 Compares where the header says the last tensor's data ends with the size of the file, and
@@ -16,7 +16,10 @@ the most common one.
 
 ## Example
 A 253,113,024-byte GGUF cut in half by a dropped connection:
-`expected 253,113,024 bytes, found 126,556,512`.
+`expected 253,113,024 bytes, found 126,556,512`. The same file cut at 1 MiB, inside its
+vocabulary: `the file ends at byte 1,048,576, inside the header while reading array
+'tokenizer.ggml.tokens' (262,144 strings) at offset 979: at least 1,055,375 more bytes are
+missing`.
 
 ## How to fix
 Download the file again (`huggingface-cli download` resumes partial files) and compare its
