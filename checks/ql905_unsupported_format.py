@@ -6,7 +6,8 @@ safetensors, no Hugging Face config); a model in a format llama.cpp no longer lo
 version 1, or the pre-GGUF ggml / ggmf / ggjt `.bin` files of 2023 (magic bytes `lmgg`,
 `fmgg`, `tjgg` on disk), found by magic even in a folder; a GGUF version newer than 3; and a
 tensor whose GGML type id quantlint does not know (a newer llama.cpp's type) or that llama.cpp
-removed (ids 4, 5, 31-33, 36-38). With `--runtime`, it also reports a model whose format that
+removed (ids 4, 5, 31-33, 36-38); and a metadata array of arrays, which the GGUF spec allows
+but llama.cpp's loader refuses. With `--runtime`, it also reports a model whose format that
 runtime cannot load at all, for example a GGUF given to ExLlamaV2.
 
 ## Why is this bad?

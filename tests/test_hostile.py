@@ -65,6 +65,8 @@ UNSUPPORTED = {
     "GGUF version 1": b"GGUF" + struct.pack("<I", 1) + struct.pack("<II", 0, 0),
     "GGUF version 4": b"GGUF" + struct.pack("<I", 4) + struct.pack("<QQ", 0, 0),
     "unknown tensor type 99": PREAMBLE + struct.pack("<QQ", 1, 1) + _arch_kv() + _tensor_info("blk.0.attn_q.weight", [32, 32], 99),
+    "array of arrays": PREAMBLE + struct.pack("<QQ", 0, 1) + _kv_string_key("my.nested")
+    + struct.pack("<IIQIQII", 9, 9, 1, 4, 2, 1, 2),
     "removed tensor type Q4_0_4_4": PREAMBLE + struct.pack("<QQ", 1, 1) + _arch_kv() + _tensor_info("blk.0.attn_q.weight", [32, 32], 31),
 }
 # What llama.cpp loads: at most a QL907 warning, never QL902.

@@ -268,6 +268,11 @@ class _Walker:
                 self.header.blobs[key] = bytes(self.buf.data[first:self.pos])
             return ArrayValue(etype, count, first, self.pos, values)
         if etype == ARRAY:
+            if depth == 0:  # the spec allows it; gguf.cpp refuses it ("has invalid GGUF type 9")
+                self.header.problems.append(ReadProblem(
+                    kind="unsupported", offset=start, location=key, details={"nested_array": key},
+                    message=f"metadata {key!r} is an array of arrays, which llama.cpp's loader refuses (\"invalid GGUF type 9\")",
+                    hint="Rewrite the value as a flat array (gguf-py's gguf-new-metadata) or re-convert with llama.cpp's converter."))
             self._check_fits(count * 12, f"array {key!r} ({count:,} nested arrays)", start, MAX_ARRAY_ELEMENTS, count)
             nested = [self._array(key, depth + 1) for _ in range(count)]
             return ArrayValue(etype, count, first, self.pos, nested if count <= KEEP_STRING_ARRAY else None)
