@@ -47,6 +47,10 @@ class ScanOptions:
     use_cache: bool = True
     progress: bool | None = None  # None: on when stderr is a terminal and not CI / pre-commit
     exit_zero: bool = False
+    executor: str = "local"  # local | dask | tcp://HOST:PORT (quantlint.scan_dask.parse_executor)
+    batch_size: int = 200  # files per batch (a Dask task, a part file)
+    output_dir: str | None = None  # one part file per batch; a rerun skips finished batches
+    max_inflight: int = 64  # Hub requests at once across a Dask cluster (0: no cap)
 
 
 class ScanError(Exception):
@@ -94,12 +98,6 @@ def hub_query(opts: ScanOptions) -> list[str]:
 def in_shard(spec: str, shard: tuple[int, int] | None) -> bool:
     """Stable across machines and runs: crc32 of the spec, not Python's salted hash()."""
     return shard is None or zlib.crc32(spec.encode("utf-8")) % shard[1] == shard[0] - 1
-
-
-def resolve_spec(spec: str, offline: bool) -> list[Target]:
-    from quantlint.targets import expand
-
-    return expand([spec], offline=offline)
 
 
 # -- the result cache -------------------------------------------------------------------------
@@ -225,6 +223,7 @@ def run_scan(opts: ScanOptions, resolved: Any, registry: Any,
              emit: Callable[[dict[str, Any]], None] | None = None) -> ScanOutcome:
     """Resolve and lint everything; `emit` gets each file's object as soon as it is done."""
     from quantlint.remote.source import quiet_hub_logs
+    from quantlint.scan_batches import group_specs, resolve_group
 
     quiet_hub_logs()
     offline = bool(resolved.settings.offline)
@@ -240,12 +239,13 @@ def run_scan(opts: ScanOptions, resolved: Any, registry: Any,
         if emit is not None:
             emit(obj)
 
+    groups = group_specs(specs)  # a repo named by several specs (a --list-only file) is listed once
     try:
         with ThreadPoolExecutor(max_workers=max(1, opts.jobs)) as pool:
             # One pool for both steps, pipelined: a repo's files start as soon as it is listed.
-            pending: dict[Future, tuple[str, Any]] = {pool.submit(resolve_spec, s, offline): ("repo", s)
-                                                      for s in specs}
-            repos_left, files = len(specs), 0
+            pending: dict[Future, tuple[str, Any]] = {pool.submit(resolve_group, g, offline): ("repo", g)
+                                                      for g in groups}
+            repos_left, files = len(groups), 0
             progress.stage(f"listing {repos_left} repos", 0)
             while pending:
                 finished, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -273,6 +273,48 @@ def run_scan(opts: ScanOptions, resolved: Any, registry: Any,
     finally:
         progress.stop()
     return ScanOutcome(objects=objects, cached=cached, specs=len(specs))
+
+
+def run_batched(opts: ScanOptions, resolved: Any, registry: Any, sink: Any) -> None:
+    """A scan in batches: on a Dask cluster, or here with --output-dir (quantlint.scan_batches)."""
+    from quantlint.remote.source import quiet_hub_logs
+    from quantlint.scan_batches import BatchSettings, OutputDir, drive, run_here
+
+    quiet_hub_logs()
+    specs = [s for s in gather_specs(opts) if in_shard(s, opts.shard)]
+    settings = BatchSettings(resolved, settings_fingerprint(resolved, registry), opts.jobs)
+    out = OutputDir(opts.output_dir) if opts.output_dir else None
+    progress = _Progress(progress_wanted(opts))
+    progress.stage("scanning", None)
+    try:
+        args = (specs, bool(resolved.settings.offline), opts.jobs, max(1, opts.batch_size), settings, out, sink)
+        if opts.executor == "local":
+            drive(*args, runner=run_here, advance=progress.advance)
+        else:
+            from quantlint.scan_dask import connect, dask_runner
+
+            with connect(opts.executor) as client:
+                drive(*args, runner=dask_runner(client, opts.max_inflight), advance=progress.advance)
+    finally:
+        progress.stop()
+
+
+def list_only(opts: ScanOptions, resolved: Any, stream: Any) -> int:
+    """`scan --list-only`: one line per selected target, pinned to its commit (--from-file
+    reads it back). Returns how many could not be listed (their spec is printed as given)."""
+    from quantlint.remote.source import quiet_hub_logs
+    from quantlint.scan_batches import iter_targets, listing_line
+
+    quiet_hub_logs()
+    specs = [s for s in gather_specs(opts) if in_shard(s, opts.shard)]
+    failed = 0
+    for target in iter_targets(specs, bool(resolved.settings.offline), opts.jobs):
+        if target.extra.get("mode") == "error":
+            failed += 1
+            sys.stderr.write(f"quantlint scan: {target.extra.get('error')}\n")
+        stream.write(listing_line(target) + "\n")
+    stream.flush()
+    return failed
 
 
 # -- reporting --------------------------------------------------------------------------------
