@@ -58,10 +58,11 @@ def connect(executor: str) -> Iterator[Any]:
     try:
         if executor == "dask":
             # In-process workers: start-up in about a second, no listening port beyond 127.0.0.1.
+            # Their logs would land on our stderr: a failed batch is reported as error rows instead.
             # For more cores, start `dask scheduler` + `dask worker` and use dask://HOST:PORT.
             cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
                                                host="127.0.0.1", protocol="tcp", scheduler_port=0,
-                                               dashboard_address=None, silence_logs=logging.ERROR)
+                                               dashboard_address=None, silence_logs=logging.CRITICAL)
             client = distributed.Client(cluster)
         else:
             try:
