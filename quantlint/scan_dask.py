@@ -86,22 +86,26 @@ def connect(executor: str) -> Iterator[Any]:
 _SEMAPHORES: dict[str, Any] = {}
 
 
-def _install_gate(name: str, leases: int) -> None:
-    """Every ranged GET of this worker process holds a lease of the cluster-wide semaphore."""
-    from distributed import Semaphore
-
+def _install_gate(name: str | None, leases: int) -> None:
+    """Every ranged GET of this worker process holds a lease of this scan's cluster-wide
+    semaphore, or none (--max-inflight 0). Set on every task: a worker outlives a scan."""
     from quantlint.remote import set_request_gate
 
+    if not name:
+        set_request_gate(None)
+        return
     semaphore = _SEMAPHORES.get(name)
     if semaphore is None:
+        from distributed import Semaphore
+
+        _SEMAPHORES.clear()  # an earlier scan's semaphore is closed: drop it
         semaphore = _SEMAPHORES[name] = Semaphore(max_leases=leases, name=name)
     set_request_gate(lambda: semaphore)
 
 
 def batch_task(targets: list, settings: BatchSettings, semaphore: str | None, leases: int) -> list[dict]:
     """One Dask task: one batch, read with settings.jobs threads on this worker."""
-    if semaphore:
-        _install_gate(semaphore, leases)
+    _install_gate(semaphore, leases)
     return run_batch(targets, settings)
 
 

@@ -216,6 +216,29 @@ def test_no_distributed_exits_2_with_the_install_hint(hub, home):
     assert bad.returncode == 2 and "--executor" in bad.stderr
 
 
+def most_resolves_within(hub: HubStandIn, window: float) -> int:
+    """The most /resolve/ requests that arrived within `window` seconds of each other."""
+    times = sorted(r.time for r in hub.requests("/resolve/"))
+    return max((sum(1 for u in times[i:] if u - t < window) for i, t in enumerate(times)), default=0)
+
+
+def test_max_inflight_caps_hub_requests_across_the_cluster(hub, home, cluster):
+    latency = 0.1  # each request takes at least this long, so requests closer than it overlapped
+    hub.latency = latency
+    try:
+        counts = {}
+        for cap in ("2", "0"):
+            hub.reset()
+            proc = scan(hub, home, *REPOS, "--executor", cluster.scheduler.address, "--batch-size", "8",
+                        "--jobs", "4", "--max-inflight", cap, "--output-format", "json-lines")
+            objects = by_target(rows(proc.stdout))
+            assert sorted(objects) == QUANT_FILES and not any(o.get("error") for o in objects.values()), proc.stderr
+            counts[cap] = most_resolves_within(hub, latency * 0.9)
+    finally:
+        hub.latency = 0.0
+    assert counts["2"] <= 2 < counts["0"]  # two workers x 4 threads, held to 2 by the semaphore
+
+
 def test_a_worker_killed_mid_scan_loses_no_file(hub, home, cluster):
     hub.latency = 0.05
     hub.reset()
