@@ -62,12 +62,12 @@ def scheduling_overhead(client, specs: list[str], rows: list[dict], batch_size: 
     from quantlint.config import CliValues, resolve
     from quantlint.engine import load_registry
     from quantlint.scan import settings_fingerprint
-    from quantlint.scan_batches import BatchSettings, iter_batches, iter_targets
+    from quantlint.scan_batches import BatchSettings, group_specs, iter_batches, iter_targets
 
     registry = load_registry()
     resolved = resolve(CliValues(paths=[]), registry)
     settings = BatchSettings(resolved, settings_fingerprint(resolved, registry), jobs)
-    batches = list(iter_batches(iter_targets(specs, False, jobs), batch_size, settings.fingerprint))
+    batches = list(iter_batches(iter_targets(group_specs(specs), False, jobs), batch_size, settings.fingerprint))
     batches = (batches * (1 + 100 // len(batches)))[:max(100, len(batches))]  # enough tasks to measure a rate
     files = sum(len(b.targets) for b in batches)
     lines = [json.dumps(rows[i % len(rows)]) + "\n" for i in range(batch_size)]

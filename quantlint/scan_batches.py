@@ -45,11 +45,15 @@ def _repo_of(spec: str) -> str | None:
     return m.group("repo") if m else None
 
 
+def repo_key(spec: str) -> str:
+    return _repo_of(spec) or f"\0{spec}"
+
+
 def group_specs(specs: list[str]) -> list[list[str]]:
     """Specs of one repo together (so the repo is listed once), repos in sorted order."""
     groups: dict[str, list[str]] = {}
     for spec in specs:
-        groups.setdefault(_repo_of(spec) or f"\0{spec}", []).append(spec)
+        groups.setdefault(repo_key(spec), []).append(spec)
     return [groups[key] for key in sorted(groups)]
 
 
@@ -87,10 +91,11 @@ def resolve_group(specs: list[str], offline: bool) -> list[Target]:
     return sorted(unique, key=lambda t: t.display)
 
 
-def iter_targets(specs: list[str], offline: bool, jobs: int) -> Iterator[Target]:
-    """Every target of the specs, listed `jobs` repos at a time, yielded in a fixed order (so
-    batches come out the same on every run) with a bounded look-ahead (so memory stays flat)."""
-    groups = iter(group_specs(specs))
+def iter_targets(spec_groups: Iterable[list[str]], offline: bool, jobs: int) -> Iterator[Target]:
+    """Every target of the groups of specs (one group per repo), listed `jobs` repos at a time,
+    yielded in the groups' order (so batches come out the same on every run) with a bounded
+    look-ahead (so memory stays flat)."""
+    groups = iter(spec_groups)
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         window: deque = deque()
         for group in groups:
@@ -278,13 +283,13 @@ def failure_message(exc: BaseException) -> str:
         f"batch failed after retries ({type(exc).__name__})"
 
 
-def drive(specs: list[str], offline: bool, jobs: int, batch_size: int, settings: BatchSettings,
+def drive(spec_groups: Iterable[list[str]], offline: bool, jobs: int, batch_size: int, settings: BatchSettings,
           out: OutputDir | None, sink: RowSink, runner: Runner, advance: Callable[[], None] = lambda: None) -> None:
     """List, batch, skip what --output-dir already holds, run the rest, write rows as batches
     finish. Skipped parts are read back (streamed) so the summary and exit code cover them."""
 
     def todo() -> Iterator[Batch]:
-        for batch in iter_batches(iter_targets(specs, offline, jobs), batch_size, settings.fingerprint):
+        for batch in iter_batches(iter_targets(spec_groups, offline, jobs), batch_size, settings.fingerprint):
             if out is not None and out.finished(batch.id):
                 sink.skipped_batches += 1
                 stream, sink.stream = sink.stream, None  # already written once: count, do not print
