@@ -21,7 +21,7 @@ import zlib
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 from quantlint import __version__
 from quantlint.targets import Target
@@ -106,35 +106,6 @@ def in_shard(spec: str, shard: tuple[int, int] | None) -> bool:
     m = REPO_SPEC.match(spec)
     key = m.group("repo") if m else spec
     return zlib.crc32(key.encode("utf-8")) % shard[1] == shard[0] - 1
-
-
-def iter_spec_groups(opts: ScanOptions) -> Iterator[list[str]]:
-    """This shard's specs, one group per repo, for a batched scan. A --from-file list is read
-    line by line (consecutive lines of one repo, as --list-only writes them, are one group), so
-    a million-line list takes no memory; arguments and a Hub query are grouped whole."""
-    from quantlint.scan_batches import group_specs, repo_key
-
-    small = list(opts.specs) + (hub_query(opts) if opts.author or opts.search or opts.library else [])
-    seen: set[str] = set()
-    yield from group_specs([s for s in small if in_shard(s, opts.shard) and not (s in seen or seen.add(s))])
-    if not opts.from_file:
-        return
-    try:
-        handle = open(opts.from_file, encoding="utf-8")
-    except OSError as exc:
-        raise ScanError(f"--from-file {opts.from_file}: {exc.strerror or exc}") from None
-    group: list[str] = []
-    with handle:
-        for line in handle:
-            spec = line.split("#", 1)[0].strip()
-            if not spec or not in_shard(spec, opts.shard):
-                continue
-            if group and repo_key(spec) != repo_key(group[0]):
-                yield group
-                group = []
-            group.append(spec)
-    if group:
-        yield group
 
 
 # -- the result cache -------------------------------------------------------------------------
@@ -310,47 +281,6 @@ def run_scan(opts: ScanOptions, resolved: Any, registry: Any,
     finally:
         progress.stop()
     return ScanOutcome(objects=objects, cached=cached, specs=len(specs))
-
-
-def run_batched(opts: ScanOptions, resolved: Any, registry: Any, sink: Any) -> None:
-    """A scan in batches: on a Dask cluster, or here with --output-dir (quantlint.scan_batches)."""
-    from quantlint.remote.source import quiet_hub_logs
-    from quantlint.scan_batches import BatchSettings, OutputDir, drive, run_here
-
-    quiet_hub_logs()
-    groups = iter_spec_groups(opts)
-    settings = BatchSettings(resolved, settings_fingerprint(resolved, registry), opts.jobs)
-    out = OutputDir(opts.output_dir) if opts.output_dir else None
-    progress = _Progress(progress_wanted(opts))
-    progress.stage("scanning", None)
-    try:
-        args = (groups, bool(resolved.settings.offline), opts.jobs, max(1, opts.batch_size), settings, out, sink)
-        if opts.executor == "local":
-            drive(*args, runner=run_here, advance=progress.advance)
-        else:
-            from quantlint.scan_dask import connect, dask_runner
-
-            with connect(opts.executor) as client:
-                drive(*args, runner=dask_runner(client, opts.max_inflight), advance=progress.advance)
-    finally:
-        progress.stop()
-
-
-def list_only(opts: ScanOptions, resolved: Any, stream: Any) -> int:
-    """`scan --list-only`: one line per selected target, pinned to its commit (--from-file
-    reads it back). Returns how many could not be listed (their spec is printed as given)."""
-    from quantlint.remote.source import quiet_hub_logs
-    from quantlint.scan_batches import iter_targets, listing_line
-
-    quiet_hub_logs()
-    failed = 0
-    for target in iter_targets(iter_spec_groups(opts), bool(resolved.settings.offline), opts.jobs):
-        if target.extra.get("mode") == "error":
-            failed += 1
-            sys.stderr.write(f"quantlint scan: {target.extra.get('error')}\n")
-        stream.write(listing_line(target) + "\n")
-    stream.flush()
-    return failed
 
 
 # -- reporting --------------------------------------------------------------------------------

@@ -9,8 +9,9 @@ Used by `scan --executor dask` (a batch is one Dask task) and by any scan with `
           -> run (here, or on a worker) -> rows -> written as they arrive, then dropped.
 
 Nothing here holds the whole scan: the listing is consumed with a bounded look-ahead and rows
-are written, not kept, unless a table or a JSON document was asked for. This module is
-stdlib-only at import; the worker side (`run_batch`) imports the linting machinery on first use.
+are written, not kept, unless a table or a JSON document was asked for. This module is light
+at import (the standard library and quantlint.scan); the worker side (`run_batch`) imports the
+linting machinery on first use, and Dask lives in quantlint.scan_dask.
 """
 
 from __future__ import annotations
@@ -19,12 +20,15 @@ import hashlib
 import json
 import os
 import re
+import sys
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, TextIO
 
+from quantlint.scan import (ScanError, ScanOptions, _Progress, hub_query, in_shard, progress_wanted,
+                            settings_fingerprint)
 from quantlint.targets import Target
 
 DEFAULT_BATCH_SIZE = 200  # files per task: ~ms of scheduling spread over 200 files
@@ -174,7 +178,7 @@ def run_batch(targets: list[Target], settings: BatchSettings) -> list[dict[str, 
     """Lint one batch with the concurrent reader (settings.jobs threads); rows in input order,
     as plain JSON values (what json-lines prints), small enough to ship back."""
     from quantlint.remote.source import quiet_hub_logs
-    from quantlint.scan import ScanError, lint_to_object, settings_fingerprint
+    from quantlint.scan import lint_to_object
 
     registry = _registry()
     if settings_fingerprint(settings.resolved, registry) != settings.fingerprint:
@@ -312,3 +316,70 @@ def drive(spec_groups: Iterable[list[str]], offline: bool, jobs: int, batch_size
         sink.flush()
 
     runner(todo(), settings, done)
+
+
+# -- the scan, batched ------------------------------------------------------------------------
+def iter_spec_groups(opts: ScanOptions) -> Iterator[list[str]]:
+    """This shard's specs, one group per repo, for a batched scan. A --from-file list is read
+    line by line (consecutive lines of one repo, as --list-only writes them, are one group), so
+    a million-line list takes no memory; arguments and a Hub query are grouped whole."""
+    small = list(opts.specs) + (hub_query(opts) if opts.author or opts.search or opts.library else [])
+    seen: set[str] = set()
+    yield from group_specs([s for s in small if in_shard(s, opts.shard) and not (s in seen or seen.add(s))])
+    if not opts.from_file:
+        return
+    try:
+        handle = open(opts.from_file, encoding="utf-8")
+    except OSError as exc:
+        raise ScanError(f"--from-file {opts.from_file}: {exc.strerror or exc}") from None
+    group: list[str] = []
+    with handle:
+        for line in handle:
+            spec = line.split("#", 1)[0].strip()
+            if not spec or not in_shard(spec, opts.shard):
+                continue
+            if group and repo_key(spec) != repo_key(group[0]):
+                yield group
+                group = []
+            group.append(spec)
+    if group:
+        yield group
+
+
+def run_batched(opts: ScanOptions, resolved: Any, registry: Any, sink: Any) -> None:
+    """A scan in batches: on a Dask cluster, or in this process with --output-dir."""
+    from quantlint.remote.source import quiet_hub_logs
+
+    quiet_hub_logs()
+    groups = iter_spec_groups(opts)
+    settings = BatchSettings(resolved, settings_fingerprint(resolved, registry), opts.jobs)
+    out = OutputDir(opts.output_dir) if opts.output_dir else None
+    progress = _Progress(progress_wanted(opts))
+    progress.stage("scanning", None)
+    try:
+        args = (groups, bool(resolved.settings.offline), opts.jobs, max(1, opts.batch_size), settings, out, sink)
+        if opts.executor == "local":
+            drive(*args, runner=run_here, advance=progress.advance)
+        else:
+            from quantlint.scan_dask import connect, dask_runner
+
+            with connect(opts.executor) as client:
+                drive(*args, runner=dask_runner(client, opts.max_inflight), advance=progress.advance)
+    finally:
+        progress.stop()
+
+
+def list_only(opts: ScanOptions, resolved: Any, stream: Any) -> int:
+    """`scan --list-only`: one line per selected target, pinned to its commit (--from-file
+    reads it back). Returns how many could not be listed (their spec is printed as given)."""
+    from quantlint.remote.source import quiet_hub_logs
+
+    quiet_hub_logs()
+    failed = 0
+    for target in iter_targets(iter_spec_groups(opts), bool(resolved.settings.offline), opts.jobs):
+        if target.extra.get("mode") == "error":
+            failed += 1
+            sys.stderr.write(f"quantlint scan: {target.extra.get('error')}\n")
+        stream.write(listing_line(target) + "\n")
+    stream.flush()
+    return failed

@@ -91,7 +91,7 @@ def scan_command(
         raise typer.Exit(2)
 
     if list_only:
-        from quantlint.scan import list_only as print_listing
+        from quantlint.scan_batches import list_only as print_listing
 
         try:
             failed = print_listing(opts, resolved, sys.stdout)
@@ -129,8 +129,8 @@ def scan_command(
 
 def _batched(opts, resolved, registry, color: Color) -> None:
     """A scan in batches (a Dask cluster, or --output-dir): rows written as batches finish."""
-    from quantlint.scan import ScanError, run_batched, sort_objects, write_table
-    from quantlint.scan_batches import RowSink, exit_code_from_counts
+    from quantlint.scan import ScanError, sort_objects, write_table
+    from quantlint.scan_batches import RowSink, exit_code_from_counts, run_batched
 
     fmt = opts.output_format
     sink = RowSink(stream=sys.stdout if fmt == "json-lines" else None,
