@@ -20,6 +20,7 @@ import logging
 import pickle
 import re
 import uuid
+import warnings
 from typing import Any, Iterator
 
 from quantlint.scan import ScanError
@@ -62,9 +63,13 @@ def connect(executor: str) -> Iterator[Any]:
             # In-process workers: start-up in about a second, no listening port beyond 127.0.0.1.
             # Their logs would land on our stderr: a failed batch is reported as error rows instead.
             # For more cores, start `dask scheduler` + `dask worker` and use dask://HOST:PORT.
-            cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
-                                               host="127.0.0.1", protocol="tcp", scheduler_port=0,
-                                               dashboard_address=None, silence_logs=logging.CRITICAL)
+            with warnings.catch_warnings():
+                # Without a dashboard the scheduler still serves /health on 127.0.0.1:8787, or on a
+                # free port when that is taken (another cluster): that is no news for the user.
+                warnings.filterwarnings("ignore", message="Port 8787 is already in use")
+                cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                                                   host="127.0.0.1", protocol="tcp", scheduler_port=0,
+                                                   dashboard_address=None, silence_logs=logging.CRITICAL)
             client = distributed.Client(cluster)
         else:
             try:

@@ -104,7 +104,7 @@ def test_local_reads_every_file_and_never_imports_dask(hub, home, local_result):
 
 def test_in_process_dask_matches_local(hub, home, local_result):
     proc = scan(hub, home, *REPOS, GATED, "--executor", "dask", "--batch-size", "5", "--output-format", "json-lines")
-    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr and "Warning" not in proc.stderr, proc.stderr
     assert by_target(rows(proc.stdout)) == local_result
 
 
@@ -147,20 +147,21 @@ def test_rerun_with_output_dir_requests_only_unfinished_batches(hub, home, clust
     args = (*REPOS, "--executor", chosen, "--batch-size", "4", "--output-dir", str(out), "--no-cache")
     first = scan(hub, home, *args)
     assert first.returncode == 1 and first.stdout == "", first.stderr
-    finished = sorted(out.glob("part-*.jsonl"))
-    assert len(finished) == 4 and sorted(r["target"] for r in parts(out)) == QUANT_FILES
-    lost = finished[1]
+    finished = sorted(out.glob("part-*.jsonl"), key=lambda p: p.stat().st_size)
+    assert len(finished) >= 2 and sorted(r["target"] for r in parts(out)) == QUANT_FILES
+    lost = finished[-1]
     unfinished = {r["target"].split(":", 1)[1] for r in rows(lost.read_text())}
     lost.unlink()  # as if the driver had died before this batch came back
     hub.reset()
     second = scan(hub, home, *args)
-    assert second.returncode == 1 and "3 batch(es) already done" in second.stderr, second.stderr
+    done = f"{len(finished) - 1} batch(es) already done"
+    assert second.returncode == 1 and done in second.stderr, second.stderr
     read = {r.path.rsplit("/", 1)[1] for r in hub.requests("/resolve/") if r.path.endswith(".gguf")}
-    assert read == unfinished and len(read) == 4
+    assert read == unfinished and 0 < len(read) < len(QUANT_FILES)
     assert sorted(r["target"] for r in parts(out)) == QUANT_FILES  # every file once
     hub.reset()
     third = scan(hub, home, *args)
-    assert not hub.requests("/resolve/") and "4 batch(es) already done" in third.stderr
+    assert not hub.requests("/resolve/") and f"{len(finished)} batch(es) already done" in third.stderr
 
 
 def test_a_batch_that_keeps_failing_becomes_error_rows(hub, home, tmp_path):
@@ -176,10 +177,13 @@ def test_a_batch_that_keeps_failing_becomes_error_rows(hub, home, tmp_path):
     objects = by_target(rows(proc.stdout))
     assert sorted(objects) == QUANT_FILES  # none lost
     failed = {t for t, o in objects.items() if o.get("error")}
-    assert failed == {"quants/Model3-GGUF:Model3-Q2_K.gguf", "quants/Model3-GGUF:Model3-Q4_K_M.gguf"}
-    assert "worker blew up" in objects["quants/Model3-GGUF:Model3-Q2_K.gguf"]["error"]
+    model3 = {"quants/Model3-GGUF:Model3-Q2_K.gguf", "quants/Model3-GGUF:Model3-Q4_K_M.gguf"}
+    assert model3 <= failed < set(QUANT_FILES)  # the batches holding Model3, as error rows; the rest read
+    assert all("worker blew up" in objects[t]["error"] for t in failed)
+    assert all(objects[t]["model"]["quant"] for t in set(QUANT_FILES) - failed)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
-    assert len(list(out.glob("failed-*.jsonl"))) == 1
+    failed_parts = list(out.glob("failed-*.jsonl"))
+    assert 1 <= len(failed_parts) <= 2 and {r["target"] for p in failed_parts for r in rows(p.read_text())} == failed
     hub.reset()
     rerun = scan(hub, home, *args)  # the failed batch is retried, and only it
     assert {t["target"] for t in rows(rerun.stdout)} == failed
