@@ -140,6 +140,23 @@ def test_list_only_reads_back_with_from_file(hub, home, local_result):
     assert len(listings) == len(REPOS) + 1  # one listing per repo, not one per file
 
 
+def test_list_only_round_trips_shard_sets_folders_and_failures(hub, home):
+    hub.add_repo("mixed/Many-GGUF", {
+        "Many-Q4_K_M.gguf": Q4, "big/Many-Q8_0-00001-of-00003.gguf": Q4, "big/Many-Q8_0-00002-of-00003.gguf": Q4,
+        "README.md": b"# Many\n"})
+    hub.add_repo("mixed/Folder", {"config.json": b'{"model_type": "llama"}', "awq/config.json": b"{}"})
+    specs = ["mixed/Many-GGUF", "mixed/Folder", "missing/Repo"]
+    direct = scan(hub, home, *specs, "--no-cache", "--output-format", "json-lines")
+    listed = scan(hub, home, *specs, "--list-only")
+    assert listed.returncode == 1 and "missing/Repo" in listed.stderr  # listed as given, with why
+    assert "missing/Repo" in listed.stdout.splitlines()
+    (home / "mixed.txt").write_text(listed.stdout)
+    again = scan(hub, home, "--from-file", "mixed.txt", "--no-cache", "--output-format", "json-lines")
+    expected = by_target(rows(direct.stdout))
+    assert {"mixed/Many-GGUF:big/Many-Q8_0-00001-of-00003.gguf", "mixed/Folder", "mixed/Folder:awq/"} <= set(expected)
+    assert by_target(rows(again.stdout)) == expected
+
+
 @pytest.mark.parametrize("executor", ["local", "cluster"])
 def test_rerun_with_output_dir_requests_only_unfinished_batches(hub, home, cluster, executor, tmp_path):
     chosen = "local" if executor == "local" else cluster.scheduler.address
