@@ -211,7 +211,10 @@ class OutputDir:
 
     def __init__(self, path: str) -> None:
         self.path = Path(path)
-        self.path.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ScanError(f"--output-dir {path}: {exc.strerror or exc}") from None
 
     def part(self, bid: str) -> Path:
         return self.path / f"part-{bid}.jsonl"
@@ -228,14 +231,18 @@ class OutputDir:
     def write(self, bid: str, rows: list[dict[str, Any]], failed: bool = False) -> None:
         final = self.path / f"failed-{bid}.jsonl" if failed else self.part(bid)
         tmp = self.path / f".{final.name}.{os.getpid()}.tmp"
-        with open(tmp, "w", encoding="utf-8") as f:
-            for row in rows:
-                f.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, final)
-        if not failed:
-            (self.path / f"failed-{bid}.jsonl").unlink(missing_ok=True)
+        try:
+            with open(tmp, "w", encoding="utf-8") as f:
+                for row in rows:
+                    f.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, final)
+            if not failed:
+                (self.path / f"failed-{bid}.jsonl").unlink(missing_ok=True)
+        except OSError as exc:  # a full disk stops the scan; the parts written so far stay valid
+            tmp.unlink(missing_ok=True)
+            raise ScanError(f"--output-dir {self.path}: cannot write {final.name}: {exc.strerror or exc}") from None
 
 
 @dataclass

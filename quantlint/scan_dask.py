@@ -14,6 +14,7 @@ Dask is an optional extra: it is imported only here, and only when an executor n
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -137,7 +138,8 @@ def dask_runner(client: Any, max_inflight: int, retries: int = RETRIES):
             batch = running.pop(future.key)
             try:
                 rows = [json.loads(line) for line in future.result().splitlines() if line]
-            except Exception as exc:  # noqa: BLE001 - KilledWorker past the retries, a worker error
+            except (Exception, asyncio.CancelledError) as exc:  # noqa: BLE001 - KilledWorker past the
+                # retries, an error on the worker, a future cancelled by a lost scheduler connection
                 done(batch, None, failure_message(exc))
             else:
                 done(batch, rows, None)

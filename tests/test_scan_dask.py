@@ -235,6 +235,10 @@ def test_no_distributed_exits_2_with_the_install_hint(hub, home):
     assert "pip install 'quantlint[dask]'" in proc.stderr and "Traceback" not in proc.stderr
     bad = scan(hub, home, REPOS[0], "--executor", "spark://x")
     assert bad.returncode == 2 and "--executor" in bad.stderr
+    (home / "a-file").write_text("")
+    unwritable = scan(hub, home, REPOS[0], "--output-dir", "a-file/parts")
+    assert unwritable.returncode == 2 and "--output-dir a-file/parts" in unwritable.stderr
+    assert "Traceback" not in unwritable.stderr
 
 
 def most_resolves_within(hub: HubStandIn, window: float) -> int:

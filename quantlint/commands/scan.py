@@ -83,6 +83,10 @@ def scan_command(
                            max_inflight=max_inflight)
         if opts.executor != "local" and not list_only:
             require_distributed()  # only now is Dask imported: exit 2 with the install hint
+        if opts.output_dir and not list_only:
+            from quantlint.scan_batches import OutputDir
+
+            OutputDir(opts.output_dir)  # a path that cannot be a folder is a usage error, before any request
     except (ConfigError, ScanError) as exc:
         _err(str(exc))
         raise typer.Exit(2)
