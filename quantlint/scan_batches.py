@@ -5,7 +5,8 @@ Used by `scan --executor dask` (a batch is one Dask task) and by any scan with `
 
     specs -> groups of specs per repo (one listing request per repo and revision)
           -> targets, in a deterministic order (listed concurrently, consumed in order)
-          -> batches of --batch-size targets, each named by a hash of its pinned file list
+          -> batches of about --batch-size targets, cut by content, named by a hash of their
+             pinned file list
           -> run (here, or on a worker) -> rows -> written as they arrive, then dropped.
 
 Nothing here holds the whole scan: the listing is consumed with a bounded look-ahead and rows
@@ -32,7 +33,6 @@ from quantlint.scan import (ScanError, ScanOptions, _Progress, hub_query, in_sha
                             settings_fingerprint)
 from quantlint.targets import Target
 
-DEFAULT_BATCH_SIZE = 200  # files per task: ~ms of scheduling spread over 200 files
 FULL_SHA = re.compile(r"^[0-9a-f]{40}$")
 
 
@@ -311,10 +311,15 @@ def drive(spec_groups: Iterable[list[str]], offline: bool, jobs: int, batch_size
     def todo() -> Iterator[Batch]:
         for batch in iter_batches(iter_targets(spec_groups, offline, jobs), batch_size, settings.fingerprint):
             if out is not None and out.finished(batch.id):
+                try:
+                    rows = list(out.read(batch.id))
+                except (OSError, ValueError):  # an unreadable part (edited by hand?): do it again
+                    yield batch
+                    continue
                 sink.skipped_batches += 1
                 stream, sink.stream = sink.stream, None  # already written once: count, do not print
                 try:
-                    for row in out.read(batch.id):
+                    for row in rows:
                         sink.add(row)
                 finally:
                     sink.stream = stream
