@@ -10,8 +10,8 @@ What it does:
    llama-cpp-python sdist (`pip download --no-deps --no-binary :all: llama-cpp-python==0.3.36`,
    llama.cpp commit 0c1e57098): CMake Release, CPU only, GGML_NATIVE=ON, static, one target,
    `nice -n 19`, `-j2`, in ~/.cache/quantlint/llama.cpp-build (or $QUANTLINT_LLAMA_BUILD). The
-   build is cached: a second run reuses the binary. It took 41 minutes on the project's shared
-   2-core machine (a one-time cost, recorded in build-time.txt next to the build).
+   build is cached: a second run reuses the binary. It took 11 minutes (6.6 minutes of CPU) on the
+   project's shared 2-core machine: a one-time cost, recorded in build-time.txt next to the build.
 2. **Run** `llama-completion -m FILE -c CTX -ctk T -ctv T -fa on|off -ngl 0 -fit off -n 4 -p hi
    -no-cnv -t 2 -lv 4` for each file (the real Gemma 3 270M Q4_K_M and SmolLM2-135M-Instruct Q4_1
    that benchmarks/fetch_inputs.py fetches), context (4096/16384/32768; SmolLM2 is trained for
@@ -58,10 +58,18 @@ MODELS = {
                           "label": "SmolLM2-135M-Instruct Q4_1 (vocab 49,152)", "contexts": (2048, 4096, 8192)},
 }
 CACHE_TYPES = ("f16", "q8_0", "q4_0")
+# Settings beyond the grid, at each model's middle context, f16 cache: (llama.cpp arguments, plan fields)
+EXTRAS: tuple[tuple[tuple[str, ...], dict], ...] = (
+    (("-ub", "128"), {"n_ubatch": 128}),
+    (("-b", "256", "-ub", "256", "-fa", "off"), {"n_batch": 256, "n_ubatch": 256, "flash_attention": False}),
+    (("-np", "4", "-kvu"), {"n_parallel": 4, "kv_unified": True}),
+    (("-np", "2"), {"n_parallel": 2}),
+    (("-lm", "none"), {"no_mmap": True}),
+)
 
 # llama.cpp's load log at -lv 4 (src/llama-model.cpp load_tensors, llama-kv-cache.cpp,
-# llama-context.cpp): "<fn>: <buffer> <what> buffer size = <n> MiB"
-LINE = re.compile(r"^(?P<fn>\w+):\s+(?P<buf>\S+)\s+(?P<what>model|KV|output|compute) buffer size\s*=\s*(?P<mib>[\d.]+) MiB")
+# llama-context.cpp): "<time> I <fn>: <buffer> <what> buffer size = <n> MiB"
+LINE = re.compile(r"(?P<fn>\w+):\s+(?P<buf>\S+)\s+(?P<what>model|KV|output|compute) buffer size\s*=\s*(?P<mib>[\d.]+) MiB")
 
 
 def cache_root() -> Path:
@@ -109,7 +117,7 @@ def parse_buffers(log: str) -> dict[str, float]:
     model) are added up."""
     out = {"mapped": 0.0, "repack": 0.0, "kv": 0.0, "compute": 0.0, "output": 0.0}
     for line in log.splitlines():
-        m = LINE.match(line.strip())
+        m = LINE.search(line)
         if not m:
             continue
         mib, buf, what = float(m["mib"]), m["buf"], m["what"]
@@ -122,9 +130,10 @@ def parse_buffers(log: str) -> dict[str, float]:
     return out
 
 
-def run_llama(exe: Path, model: Path, ctx: int, cache: str, fa: str) -> tuple[dict[str, float] | None, str]:
+def run_llama(exe: Path, model: Path, ctx: int, cache: str, fa: str,
+              extra: tuple[str, ...] = ()) -> tuple[dict[str, float] | None, str]:
     cmd = [str(exe), "-m", str(model), "-c", str(ctx), "-ctk", cache, "-ctv", cache, "-fa", fa, "-ngl", "0",
-           "-fit", "off", "-n", "4", "-p", "hi", "-no-cnv", "-t", "2", "-lv", "4"]
+           "-fit", "off", "-n", "4", "-p", "hi", "-no-cnv", "-t", "2", "-lv", "4", *extra]
     proc = subprocess.run(["nice", "-n", "10", *cmd], capture_output=True, text=True, timeout=600,
                           stdin=subprocess.DEVNULL)
     log = proc.stdout + proc.stderr
@@ -135,7 +144,7 @@ def run_llama(exe: Path, model: Path, ctx: int, cache: str, fa: str) -> tuple[di
     return buffers, ""
 
 
-def estimate(model_path: Path, ctx: int, cache: str, fa: bool) -> dict[str, float]:
+def estimate(model_path: Path, ctx: int, cache: str, fa: bool, plan_fields: dict | None = None) -> dict[str, float]:
     from quantlint.lint import read_target
     from quantlint.runtime.memory import estimate_memory
     from quantlint.settings import RuntimePlan
@@ -143,7 +152,8 @@ def estimate(model_path: Path, ctx: int, cache: str, fa: bool) -> dict[str, floa
 
     [target] = list(expand([str(model_path)]))
     model = read_target(target, None)
-    est = estimate_memory(model, RuntimePlan(ctx_size=ctx, cache_type_k=cache, cache_type_v=cache, flash_attention=fa))
+    fields = {"flash_attention": fa, **(plan_fields or {})}
+    est = estimate_memory(model, RuntimePlan(ctx_size=ctx, cache_type_k=cache, cache_type_v=cache, **fields))
     names = {"weights": "mapped", "repack": "repack", "KV cache": "kv", "compute": "compute", "output": "output"}
     out = {key: 0.0 for key in names.values()}
     for c in est.components:
@@ -168,10 +178,28 @@ def run_all(quick: bool) -> list[dict]:
                     if refused:
                         row["refused"] = refused
                     rows.append(row)
-                    print(f"{key} ctx {ctx} {cache} fa {fa}: "
-                          + (refused or f"measured {sum(measured.values()):.1f} MiB, estimate "
-                             f"{sum(row['estimate_mib'].values()):.1f} MiB"), file=sys.stderr)
+                    _progress(row)
+        if quick:
+            continue
+        ctx = spec["contexts"][1]
+        for args, fields in EXTRAS:
+            fa = "off" if fields.get("flash_attention") is False else "on"
+            extra = tuple(a for a in args if a not in ("-fa", "off"))
+            measured, refused = run_llama(exe, path, ctx, "f16", fa, extra)
+            row = {"model": key, "ctx": ctx, "cache": "f16", "fa": fa, "extra": " ".join(extra),
+                   "plan": fields, "measured_mib": measured, "estimate_mib": estimate(path, ctx, "f16", fa == "on", fields)}
+            if refused:
+                row["refused"] = refused
+            rows.append(row)
+            _progress(row)
     return rows
+
+
+def _progress(row: dict) -> None:
+    measured = row["measured_mib"]
+    print(f"{row['model']} ctx {row['ctx']} {row['cache']} fa {row['fa']} {row.get('extra', '')}: "
+          + (row.get("refused") or f"measured {sum(measured.values()):.1f} MiB, estimate "
+             f"{sum(row['estimate_mib'].values()):.1f} MiB"), file=sys.stderr)
 
 
 def write_doc(doc: dict) -> None:
@@ -189,19 +217,19 @@ def write_doc(doc: dict) -> None:
         "",
         f"Machine: {doc['machine']}. Build: {doc['build']}.",
         "",
-        "| file | ctx | K=V | FA | measured mapped | repack | kv | compute | output | **measured sum** | estimate kv | estimate compute | **estimate sum** | error |",
-        "|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| file | ctx | K=V | FA | other flags | measured mapped | repack | kv | compute | output | **measured sum** | estimate kv | estimate compute | **estimate sum** | error |",
+        "|---|---:|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in doc["rows"]:
         label = MODELS[row["model"]]["label"]
         est = row["estimate_mib"]
         if row["measured_mib"] is None:
-            lines.append(f"| {label} | {row['ctx']} | {row['cache']} | {row['fa']} | refused by llama.cpp: "
-                         f"{row.get('refused', '')} |||||||||| ")
+            lines.append(f"| {label} | {row['ctx']} | {row['cache']} | {row['fa']} | {row.get('extra', '')} | "
+                         f"refused by llama.cpp: {row.get('refused', '')} |||||||||| ")
             continue
         m = row["measured_mib"]
         total_m, total_e = sum(m.values()), sum(est.values())
-        lines.append(f"| {label} | {row['ctx']} | {row['cache']} | {row['fa']} | {m['mapped']:.1f} | {m['repack']:.1f} | "
+        lines.append(f"| {label} | {row['ctx']} | {row['cache']} | {row['fa']} | {row.get('extra', '')} | {m['mapped']:.1f} | {m['repack']:.1f} | "
                      f"{m['kv']:.1f} | {m['compute']:.1f} | {m['output']:.2f} | **{total_m:.1f}** | {est['kv']:.1f} | "
                      f"{est['compute']:.1f} | **{total_e:.1f}** | {100 * (total_e - total_m) / total_m:+.1f}% |")
     ok = [r for r in doc["rows"] if r["measured_mib"]]
