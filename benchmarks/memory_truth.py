@@ -58,11 +58,11 @@ MODELS = {
                           "label": "SmolLM2-135M-Instruct Q4_1 (vocab 49,152)", "contexts": (2048, 4096, 8192)},
 }
 CACHE_TYPES = ("f16", "q8_0", "q4_0")
-# Settings beyond the grid, at each model's middle context, f16 cache: (llama.cpp arguments, plan fields)
+# Settings beyond the grid, at each model's middle context, f16 cache: (llama.cpp arguments, plan fields).
+# (-kvu is a llama-server/batched option: llama-completion refuses it.)
 EXTRAS: tuple[tuple[tuple[str, ...], dict], ...] = (
     (("-ub", "128"), {"n_ubatch": 128}),
     (("-b", "256", "-ub", "256", "-fa", "off"), {"n_batch": 256, "n_ubatch": 256, "flash_attention": False}),
-    (("-np", "4", "-kvu"), {"n_parallel": 4, "kv_unified": True}),
     (("-np", "2"), {"n_parallel": 2}),
     (("-lm", "none"), {"no_mmap": True}),
 )
@@ -140,7 +140,7 @@ def run_llama(exe: Path, model: Path, ctx: int, cache: str, fa: str,
     buffers = parse_buffers(log)
     if proc.returncode != 0 or not buffers["compute"]:
         reason = next((ln.strip() for ln in log.splitlines() if "requires" in ln or "error" in ln.lower()), "failed")
-        return None, reason[:200]
+        return None, re.sub(r"^[\d.]+ [EWID] ", "", reason)[:200]  # drop llama.cpp's timestamp
     return buffers, ""
 
 
@@ -202,6 +202,13 @@ def _progress(row: dict) -> None:
              f"{sum(row['estimate_mib'].values()):.1f} MiB"), file=sys.stderr)
 
 
+def _old_estimate(row: dict) -> float:
+    """quantlint 0.1.0: the tensor bytes + the KV cache + a fixed 600 MB (MiB)."""
+    est = row["estimate_mib"]
+    weights = est["mapped"] + (est["repack"] if row.get("plan", {}).get("no_mmap") else 0)
+    return weights + est["kv"] + 600e6 / MIB
+
+
 def write_doc(doc: dict) -> None:
     lines = [
         "# Memory estimate vs what llama.cpp allocates",
@@ -213,12 +220,13 @@ def write_doc(doc: dict) -> None:
         f"{doc['llama_cpp']}), CPU only, and runs it on real GGUFs with `-lv 4`, reading llama.cpp's own buffer",
         "lines. Figures in MiB: `mapped` = CPU_Mapped model buffer, `repack` = CPU_REPACK, `kv` = KV cache",
         "(both caches of an iSWA model), `compute` = compute buffer, `output` = output buffer. Default batch",
-        "sizes (-b 2048 -ub 512), one sequence, mmap on, 2 threads.",
+        "sizes (-b 2048 -ub 512), one sequence, mmap on, 2 threads, unless `other flags` says otherwise. The",
+        "last column is what quantlint 0.1.0 estimated (tensor bytes + KV + a fixed 600 MB), for comparison.",
         "",
         f"Machine: {doc['machine']}. Build: {doc['build']}.",
         "",
-        "| file | ctx | K=V | FA | other flags | measured mapped | repack | kv | compute | output | **measured sum** | estimate kv | estimate compute | **estimate sum** | error |",
-        "|---|---:|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| file | ctx | K=V | FA | other flags | measured mapped | repack | kv | compute | output | **measured sum** | estimate kv | estimate compute | **estimate sum** | error | 0.1.0 (+600 MB) |",
+        "|---|---:|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in doc["rows"]:
         label = MODELS[row["model"]]["label"]
@@ -231,7 +239,8 @@ def write_doc(doc: dict) -> None:
         total_m, total_e = sum(m.values()), sum(est.values())
         lines.append(f"| {label} | {row['ctx']} | {row['cache']} | {row['fa']} | {row.get('extra', '')} | {m['mapped']:.1f} | {m['repack']:.1f} | "
                      f"{m['kv']:.1f} | {m['compute']:.1f} | {m['output']:.2f} | **{total_m:.1f}** | {est['kv']:.1f} | "
-                     f"{est['compute']:.1f} | **{total_e:.1f}** | {100 * (total_e - total_m) / total_m:+.1f}% |")
+                     f"{est['compute']:.1f} | **{total_e:.1f}** | {100 * (total_e - total_m) / total_m:+.1f}% | "
+                     f"{100 * (_old_estimate(row) - total_m) / total_m:+.0f}% |")
     ok = [r for r in doc["rows"] if r["measured_mib"]]
     worst = max((abs(sum(r["estimate_mib"].values()) / sum(r["measured_mib"].values()) - 1) for r in ok), default=0)
     kv_exact = all(abs(r["estimate_mib"]["kv"] - r["measured_mib"]["kv"]) < 0.01 for r in ok)
