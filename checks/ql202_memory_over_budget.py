@@ -34,16 +34,19 @@ at Q4_K_M is usually the better trade.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 from quantlint.facts.tiers import TIERS, is_below, tier
 from quantlint.findings import Finding
 from quantlint.model import Model
 from quantlint.runtime.memory import Component, MemoryEstimate, estimate_memory, fmt_bytes, largest_context
-from quantlint.settings import CheckContext
+from quantlint.facts.llamacpp_memory import DEFAULT_N_UBATCH
+from quantlint.settings import CheckContext, RuntimePlan
 
 CODE = "QL202"
 NAME = "memory-over-budget"
 SEVERITY = "error"
+UBATCH_STEPS = (256, 128, 64)  # micro-batches worth offering: below 64 prompt processing crawls
 MIN_USEFUL_CONTEXT = 2048  # below this a context is no remedy worth offering
 FALLBACK_CONTEXT = 4096  # a smaller quant is also tried at this context
 
@@ -70,9 +73,29 @@ def _smaller_quant(model: Model, ctx: CheckContext, est: MemoryEstimate, budget:
     return None
 
 
+def _batching_remedies(model: Model, plan: RuntimePlan, est: MemoryEstimate, budget: int) -> list[str]:
+    """Settings that shrink the compute buffer without giving up context: flash attention (the
+    attention scores go), then a smaller micro-batch (the logits shrink with it)."""
+    out: list[str] = []
+    if not est.flash_attention:
+        on = estimate_memory(model, replace(plan, flash_attention=True), context=est.context)
+        if on is not None and on.fit_bytes <= budget:
+            out.append(f"`-fa on` (no attention-score matrix) brings it to {fmt_bytes(on.fit_bytes)}")
+    current = plan.n_ubatch or DEFAULT_N_UBATCH
+    for ubatch in UBATCH_STEPS:
+        if ubatch >= current:
+            continue
+        smaller = estimate_memory(model, replace(plan, n_ubatch=ubatch), context=est.context)
+        if smaller is not None and smaller.fit_bytes <= budget:
+            out.append(f"`-ub {ubatch}` (the compute buffer holds n_vocab x n_ubatch f32 logits; slower prompt "
+                       f"processing) brings it to {fmt_bytes(smaller.fit_bytes)}")
+            break
+    return out
+
+
 def _remedies(model: Model, ctx: CheckContext, est: MemoryEstimate, budget: int) -> list[str]:
     plan = ctx.settings.plan
-    out: list[str] = []
+    out: list[str] = _batching_remedies(model, plan, est, budget)
     best_ctx = largest_context(model, plan, budget)
     if best_ctx is not None and best_ctx >= MIN_USEFUL_CONTEXT and best_ctx < est.context:
         out.append(f"`-c {best_ctx}` fits (the largest context that does)")

@@ -141,6 +141,7 @@ def test_ql202_message_names_each_component(tmp_path):
     [finding] = [f for f in json.loads(proc.stdout)["targets"][0]["findings"] if f["code"] == "QL202"]
     for part in ("weights", "KV cache", "compute buffer", "output", "llama-context.cpp"):
         assert part in finding["message"]
+    assert "`-ub " in finding["hint"]  # the logits shrink with the micro-batch
     # a smaller -ub shrinks the logits enough to fit
     proc = run_cli("--output-format", "json", "-c", "4096", "-ub", "64", "--memory", "300MiB", str(path))
     assert "QL202" not in [f["code"] for f in json.loads(proc.stdout)["targets"][0]["findings"]]
@@ -152,3 +153,14 @@ def test_inspect_shows_each_component_and_its_source(tmp_path, arch):
     out = run_cli("inspect", "--color", "never", str(path)).stdout
     for row in ("weights @", "repack @", "KV cache @", "compute @", "output @", "sched_reserve", "output_reserve"):
         assert row in out
+
+
+def test_ql202_offers_flash_attention_when_the_scores_are_the_problem(tmp_path):
+    path = write_gguf(tmp_path / "m.gguf", model_spec("Q4_K_M", SMOL))
+    model = lint_model_path(path)[0]
+    on = estimate_memory(model, RuntimePlan(ctx_size=32768, flash_attention=True)).fit_bytes
+    off = estimate_memory(model, RuntimePlan(ctx_size=32768, flash_attention=False)).fit_bytes
+    budget = (on + off) // 2
+    proc = run_cli("--output-format", "json", "-c", "32768", "-fa", "off", "--memory", f"{budget}B", str(path))
+    [finding] = [f for f in json.loads(proc.stdout)["targets"][0]["findings"] if f["code"] == "QL202"]
+    assert "`-fa on`" in finding["hint"]
