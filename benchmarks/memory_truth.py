@@ -65,6 +65,10 @@ EXTRAS: tuple[tuple[tuple[str, ...], dict], ...] = (
     (("-b", "256", "-ub", "256", "-fa", "off"), {"n_batch": 256, "n_ubatch": 256, "flash_attention": False}),
     (("-np", "2"), {"n_parallel": 2}),
     (("-lm", "none"), {"no_mmap": True}),
+    (("-b", "2048", "-ub", "2048"), {"n_batch": 2048, "n_ubatch": 2048}),
+    (("-b", "2048", "-ub", "2048", "-fa", "off"), {"n_batch": 2048, "n_ubatch": 2048, "flash_attention": False}),
+    # at the longest context: for SmolLM2 the attention scores [8192, 2048, 9] outgrow the logits
+    (("-b", "2048", "-ub", "2048", "-fa", "off", "LONGEST"), {"n_batch": 2048, "n_ubatch": 2048, "flash_attention": False}),
 )
 
 # llama.cpp's load log at -lv 4 (src/llama-model.cpp load_tensors, llama-kv-cache.cpp,
@@ -161,7 +165,7 @@ def estimate(model_path: Path, ctx: int, cache: str, fa: bool, plan_fields: dict
     return out
 
 
-def run_all(quick: bool) -> list[dict]:
+def run_all(quick: bool, extras_only: bool = False, only: str | None = None) -> list[dict]:
     exe = ensure_build()
     rows: list[dict] = []
     for key, spec in MODELS.items():
@@ -169,7 +173,7 @@ def run_all(quick: bool) -> list[dict]:
         if not path.is_file():
             print(f"memory_truth: {path} is missing (run benchmarks/fetch_inputs.py); skipped", file=sys.stderr)
             continue
-        for ctx in spec["contexts"][:1] if quick else spec["contexts"]:
+        for ctx in () if extras_only else spec["contexts"][:1] if quick else spec["contexts"]:
             for cache in CACHE_TYPES:
                 for fa in ("on", "off"):
                     measured, refused = run_llama(exe, path, ctx, cache, fa)
@@ -181,10 +185,12 @@ def run_all(quick: bool) -> list[dict]:
                     _progress(row)
         if quick:
             continue
-        ctx = spec["contexts"][1]
         for args, fields in EXTRAS:
+            if only and only not in " ".join(args):
+                continue
+            ctx = spec["contexts"][-1 if "LONGEST" in args else 1]
             fa = "off" if fields.get("flash_attention") is False else "on"
-            extra = tuple(a for a in args if a not in ("-fa", "off"))
+            extra = tuple(a for a in args if a not in ("-fa", "off", "LONGEST"))
             measured, refused = run_llama(exe, path, ctx, "f16", fa, extra)
             row = {"model": key, "ctx": ctx, "cache": "f16", "fa": fa, "extra": " ".join(extra),
                    "plan": fields, "measured_mib": measured, "estimate_mib": estimate(path, ctx, "f16", fa == "on", fields)}
@@ -288,15 +294,23 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--docs", action="store_true", help="only rewrite docs/memory.md from the recorded JSON")
     parser.add_argument("--quick", action="store_true", help="one context per model")
+    parser.add_argument("--extras", action="store_true",
+                        help="only the settings beyond the grid, merged into the recorded JSON")
+    parser.add_argument("--only", metavar="FLAGS", help="with --extras: only the extra settings whose flags contain FLAGS")
     args = parser.parse_args()
     if args.docs:
         doc = json.loads(RESULTS.read_text())
     else:
         try:
-            rows = run_all(args.quick)
+            rows = run_all(args.quick, args.extras, args.only)
         except (subprocess.CalledProcessError, OSError, StopIteration) as exc:
             print(f"memory_truth: cannot build or run llama.cpp: {exc}", file=sys.stderr)
             return 2
+        if args.extras and RESULTS.is_file():
+            def key(r: dict) -> tuple:
+                return r["model"], r["ctx"], r["cache"], r["fa"], r.get("extra", "")
+            new = {key(r) for r in rows}
+            rows = [r for r in json.loads(RESULTS.read_text())["rows"] if key(r) not in new] + rows
         build_time = build_dir() / "build-time.txt"
         doc = {"llama_cpp": COMMIT, "sdist": SDIST, "machine": f"{os.cpu_count()} cores, {_cpu_name()}",
                "build": build_time.read_text().strip() if build_time.is_file() else "cached",
