@@ -142,7 +142,7 @@ def mapped_span(model: Model) -> int | None:
 
 
 # -- compute and output ------------------------------------------------------------------------
-def _hyper_int(model: Model, name: str) -> int | None:
+def hyper_int(model: Model, name: str) -> int | None:
     value = model.hyperparameters.get(name)
     if value is None and model.architecture:
         value = model.meta(f"{model.architecture}.{name}")
@@ -185,7 +185,7 @@ class ComputeParts:
 
 def compute_parts(model: Model, layout: Any, p: LlamaParams) -> ComputeParts | None:
     """The compute-buffer candidates; None without the shapes (embedding length) to size them."""
-    n_embd = _hyper_int(model, "embedding_length")
+    n_embd = hyper_int(model, "embedding_length")
     if not n_embd:
         return None
     n_tok = p.n_ubatch
@@ -193,7 +193,7 @@ def compute_parts(model: Model, layout: Any, p: LlamaParams) -> ComputeParts | N
     act = n_embd * n_tok * F32
     logits = n_vocab * n_tok * F32  # n_outputs = min(n_ubatch, n_outputs_max = n_batch)
     output_step = logits + 2 * act
-    n_head = _hyper_int(model, "attention.head_count") or 0
+    n_head = hyper_int(model, "attention.head_count") or 0
     masks = scores = q_rows = kv_rows = 0
     if layout is not None:
         cells_full = p.n_ctx_seq  # per stream: n_kv x (n_ubatch / n_stream) x n_stream
@@ -211,9 +211,9 @@ def compute_parts(model: Model, layout: Any, p: LlamaParams) -> ComputeParts | N
             q_rows = max(q_rows, n_head * layout.key_length[il] * n_tok * F32)
             kv_rows = max(kv_rows, layout.kv_heads[il] * (layout.key_length[il] + layout.value_length[il]) * n_tok * F32)
     attention_step = masks + scores + 3 * act + q_rows + kv_rows
-    n_ff = _hyper_int(model, "feed_forward_length") or 4 * n_embd
+    n_ff = hyper_int(model, "feed_forward_length") or 4 * n_embd
     if model.moe is not None:
-        n_ff_exp = _hyper_int(model, "expert_feed_forward_length") or n_ff
+        n_ff_exp = hyper_int(model, "expert_feed_forward_length") or n_ff
         n_ff = n_ff_exp * (model.moe.experts_used or 1)
     ffn_step = masks + 2 * act + 2 * n_ff * n_tok * F32
     return ComputeParts(output_step=output_step, attention_step=attention_step, ffn_step=ffn_step,
