@@ -164,3 +164,15 @@ def test_ql202_offers_flash_attention_when_the_scores_are_the_problem(tmp_path):
     proc = run_cli("--output-format", "json", "-c", "32768", "-fa", "off", "--memory", f"{budget}B", str(path))
     [finding] = [f for f in json.loads(proc.stdout)["targets"][0]["findings"] if f["code"] == "QL202"]
     assert "`-fa on`" in finding["hint"]
+
+
+def test_inspect_rows_name_every_component_even_without_weight_sizes():
+    from quantlint.model import Model
+    from quantlint.runtime.memory import memory_rows
+
+    model = Model(format="exl2", target="folder", architecture="llama", hyperparameters={
+        "block_count": 32, "embedding_length": 4096, "attention.head_count": 32, "attention.head_count_kv": 8})
+    rows = dict(memory_rows(model))
+    assert {"weights @ 4096", "repack @ 4096", "KV cache @ 4096", "compute @ 4096", "output @ 4096"} <= set(rows)
+    assert "unknown" in rows["weights @ 4096"] and "llama-kv-cache.cpp" in rows["KV cache @ 4096"]
+    assert estimate_memory(model, RuntimePlan(ctx_size=4096)) is None  # a budget check never uses such a total

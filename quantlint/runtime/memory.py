@@ -178,15 +178,19 @@ def effective_context(model: Model, plan: RuntimePlan) -> tuple[int, str]:
 
 
 def estimate_memory(model: Model, plan: RuntimePlan | None = None, *, context: int | None = None,
-                    cache_type_k: str | None = None, cache_type_v: str | None = None) -> MemoryEstimate | None:
+                    cache_type_k: str | None = None, cache_type_v: str | None = None,
+                    unknown_weights: bool = False) -> MemoryEstimate | None:
     """Every buffer llama.cpp allocates for this model and plan, or None when the weights' size
-    cannot be known."""
+    cannot be known (unknown_weights=True: the other buffers anyway, weights counted as 0, for
+    `inspect`; a budget check must not use such a total)."""
     from quantlint.runtime.components import mapped_span, output_bytes, repack_bytes, resolve_params
 
     plan = plan or RuntimePlan()
     weights, weights_source = weight_bytes(model)
     if weights is None:
-        return None
+        if not unknown_weights:
+            return None
+        weights, weights_source = 0, "unknown: no tensor sizes or parameter count were read"
     if context is not None:
         ctx, ctx_source = context, f"context {context}"
     else:
@@ -292,7 +296,8 @@ def memory_rows(model: Model, plan: RuntimePlan | None = None) -> list[tuple[str
         return []
     plan = plan or RuntimePlan()
     contexts = sorted({plan.ctx_size or FALLBACK_CTX, model.context_length or FALLBACK_CTX})
-    estimates = [e for e in (estimate_memory(model, plan, context=c) for c in contexts) if e is not None]
+    estimates = [e for e in (estimate_memory(model, plan, context=c, unknown_weights=True) for c in contexts)
+                 if e is not None]
     if not estimates:
         return []
     first = estimates[0]
@@ -301,6 +306,8 @@ def memory_rows(model: Model, plan: RuntimePlan | None = None) -> list[tuple[str
         rows.append((f"{c.name} @ {first.context}", f"{fmt_bytes(c.bytes)}  ({c.detail}) from {c.source}"))
     for est in estimates:
         label = f"at {est.context} tokens" + (" (training context)" if est.context == model.context_length else "")
+        if est.weights_source.startswith("unknown"):
+            label += " (weights unknown, not counted)"
         if est.kv_bytes is not None:
             kv = f"KV {fmt_bytes(est.kv_bytes)} {est.cache_type_k}"
             if est.kv_full_bytes != est.kv_bytes:
