@@ -286,10 +286,12 @@ def resolve(values: CliValues, registry: Registry, file_config: dict[str, Any] |
         cache_type_k=check_cache_type(values.cache_type_k or cfg.get("cache-type-k"), "--cache-type-k"),
         cache_type_v=check_cache_type(values.cache_type_v or cfg.get("cache-type-v"), "--cache-type-v"),
         memory_bytes=parse_memory(memory) if memory else [],
-        flash_attention=_flash_attn(values.flash_attn),
-        n_batch=_positive(values.batch, "--batch-size"), n_ubatch=_positive(values.ubatch, "--ubatch-size"),
-        n_parallel=_positive(values.parallel, "--parallel"), gpu_layers=values.gpu_layers,
-        no_mmap=True if values.no_mmap else None,
+        flash_attention=_flash_attn(values.flash_attn or cfg.get("flash-attn")),
+        n_batch=_positive(values.batch or cfg.get("batch-size"), "--batch-size"),
+        n_ubatch=_positive(values.ubatch or cfg.get("ubatch-size"), "--ubatch-size"),
+        n_parallel=_positive(values.parallel or cfg.get("parallel"), "--parallel"),
+        gpu_layers=values.gpu_layers if values.gpu_layers is not None else cfg.get("gpu-layers"),
+        no_mmap=True if values.no_mmap or cfg.get("no-mmap") else None,
         source="command-line options" if from_cli or not config_path else f"config file {config_path}",
     )
     settings.expect = values.expect

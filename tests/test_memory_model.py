@@ -176,3 +176,13 @@ def test_inspect_rows_name_every_component_even_without_weight_sizes():
     assert {"weights @ 4096", "repack @ 4096", "KV cache @ 4096", "compute @ 4096", "output @ 4096"} <= set(rows)
     assert "unknown" in rows["weights @ 4096"] and "llama-kv-cache.cpp" in rows["KV cache @ 4096"]
     assert estimate_memory(model, RuntimePlan(ctx_size=4096)) is None  # a budget check never uses such a total
+
+
+def test_config_file_plans_the_same_settings(tmp_path):
+    path = write_gguf(tmp_path / "m.gguf", model_spec("Q4_K_M", SMOL))
+    (tmp_path / "quantlint.toml").write_text('ctx-size = 8192\nflash-attn = "off"\nubatch-size = 256\n'
+                                            'batch-size = 1024\nparallel = 2\nno-mmap = true\n')
+    proc = run_cli("--show-settings", str(path), cwd=tmp_path)
+    assert "flash-attn = off" in proc.stdout and "ubatch-size = 256" in proc.stdout and "no-mmap = True" in proc.stdout
+    (tmp_path / "quantlint.toml").write_text("ubatch-size = 0\n")
+    assert run_cli(str(path), cwd=tmp_path).returncode == 2
