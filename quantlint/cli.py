@@ -77,6 +77,12 @@ class Severity(str, Enum):
     info = "info"
 
 
+class FlashAttn(str, Enum):
+    on = "on"
+    off = "off"
+    auto = "auto"
+
+
 class Color(str, Enum):
     auto = "auto"
     always = "always"

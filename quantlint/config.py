@@ -50,6 +50,12 @@ class CliValues:
     cache_type_k: str | None = None
     cache_type_v: str | None = None
     memory: str | None = None
+    flash_attn: str | None = None  # on | off | auto (llama.cpp's -fa)
+    batch: int | None = None  # -b
+    ubatch: int | None = None  # -ub
+    parallel: int | None = None  # -np
+    gpu_layers: int | None = None  # -ngl
+    no_mmap: bool = False
     runtime: str | None = None
     expect: str | None = None
     card: str | None = None
@@ -98,6 +104,9 @@ class Resolved:
             f"cache-type-k = {s.plan.cache_type_k}",
             f"cache-type-v = {s.plan.cache_type_v}",
             f"memory = {s.plan.memory_bytes}",
+            f"flash-attn = {'auto' if s.plan.flash_attention is None else ('on' if s.plan.flash_attention else 'off')}",
+            f"batch-size = {s.plan.n_batch}, ubatch-size = {s.plan.n_ubatch}, parallel = {s.plan.n_parallel}",
+            f"gpu-layers = {s.plan.gpu_layers}, no-mmap = {bool(s.plan.no_mmap)}",
             f"expect = {s.expect}",
             f"rule options = {s.rule_options}",
             f"baseline = {self.baseline}",
@@ -218,6 +227,20 @@ def _file_config(values: CliValues) -> Any:
     return loaded
 
 
+def _flash_attn(value: str | None) -> bool | None:
+    if value is None or value == "auto":
+        return None
+    if value not in ("on", "off"):
+        raise ConfigError(f"--flash-attn {value!r}: use on, off or auto")
+    return value == "on"
+
+
+def _positive(value: int | None, flag: str) -> int | None:
+    if value is not None and value <= 0:
+        raise ConfigError(f"{flag} {value}: give a positive number")
+    return value
+
+
 def resolve(values: CliValues, registry: Registry, file_config: dict[str, Any] | None = None) -> Resolved:
     """CLI values + the config file (found here unless given) -> Resolved. Raises ConfigError."""
     from quantlint.facts.tiers import normalise_label, tier
@@ -255,13 +278,20 @@ def resolve(values: CliValues, registry: Registry, file_config: dict[str, Any] |
     if runtime and runtime not in RUNTIMES:
         raise ConfigError(f"unknown runtime {runtime!r}; choose from {', '.join(RUNTIMES)}")
     memory = values.memory or cfg.get("memory")
-    from_cli = any((values.runtime, values.ctx_size, values.cache_type_k, values.cache_type_v, values.memory))
+    from_cli = any((values.runtime, values.ctx_size, values.cache_type_k, values.cache_type_v, values.memory,
+                    values.flash_attn, values.batch, values.ubatch, values.parallel, values.gpu_layers, values.no_mmap))
     settings.plan = RuntimePlan(
         runtime=runtime,
         ctx_size=values.ctx_size or cfg.get("ctx-size"),
         cache_type_k=check_cache_type(values.cache_type_k or cfg.get("cache-type-k"), "--cache-type-k"),
         cache_type_v=check_cache_type(values.cache_type_v or cfg.get("cache-type-v"), "--cache-type-v"),
         memory_bytes=parse_memory(memory) if memory else [],
+        flash_attention=_flash_attn(values.flash_attn or cfg.get("flash-attn")),
+        n_batch=_positive(values.batch or cfg.get("batch-size"), "--batch-size"),
+        n_ubatch=_positive(values.ubatch or cfg.get("ubatch-size"), "--ubatch-size"),
+        n_parallel=_positive(values.parallel or cfg.get("parallel"), "--parallel"),
+        gpu_layers=values.gpu_layers if values.gpu_layers is not None else cfg.get("gpu-layers"),
+        no_mmap=True if values.no_mmap or cfg.get("no-mmap") else None,
         source="command-line options" if from_cli or not config_path else f"config file {config_path}",
     )
     settings.expect = values.expect

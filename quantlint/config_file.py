@@ -22,9 +22,11 @@ CONFIG_NAMES = (".quantlint.toml", "quantlint.toml", "pyproject.toml")
 _TOOL_TABLE = re.compile(r"^\s*\[\s*tool\s*\.\s*quantlint\s*[\].]", re.MULTILINE)
 
 SELECTOR_KEYS = ("select", "extend-select", "ignore")
-STRING_KEYS = ("fail-on", "floor", "profile", "output-format", "runtime", "cache-type-k", "cache-type-v", "memory")
+STRING_KEYS = ("fail-on", "floor", "profile", "output-format", "runtime", "cache-type-k", "cache-type-v", "memory",
+               "flash-attn")
 TABLE_KEYS = ("per-file-ignores", "severity", "rules")
-KNOWN_KEYS = SELECTOR_KEYS + STRING_KEYS + TABLE_KEYS + ("ctx-size",)
+POSITIVE_INT_KEYS = ("ctx-size", "batch-size", "ubatch-size", "parallel")  # the planned llama.cpp settings
+KNOWN_KEYS = SELECTOR_KEYS + STRING_KEYS + TABLE_KEYS + POSITIVE_INT_KEYS + ("gpu-layers", "no-mmap")
 RULE_TABLE_RESERVED = ("severity",)  # [tool.quantlint.rules.QL101] severity = "error"
 
 
@@ -160,8 +162,13 @@ def check_keys(values: dict[str, Any], source: str) -> None:
     for key in STRING_KEYS:
         if key in values and not isinstance(values[key], str):
             raise ConfigFileError(f"{source}: {key} must be a string, not {values[key]!r}")
-    if "ctx-size" in values and (not isinstance(values["ctx-size"], int) or values["ctx-size"] <= 0):
-        raise ConfigFileError(f"{source}: ctx-size must be a positive integer, not {values['ctx-size']!r}")
+    for key in POSITIVE_INT_KEYS:
+        if key in values and (not isinstance(values[key], int) or isinstance(values[key], bool) or values[key] <= 0):
+            raise ConfigFileError(f"{source}: {key} must be a positive integer, not {values[key]!r}")
+    if "gpu-layers" in values and (not isinstance(values["gpu-layers"], int) or values["gpu-layers"] < 0):
+        raise ConfigFileError(f"{source}: gpu-layers must be a whole number of layers, not {values['gpu-layers']!r}")
+    if "no-mmap" in values and not isinstance(values["no-mmap"], bool):
+        raise ConfigFileError(f"{source}: no-mmap must be true or false, not {values['no-mmap']!r}")
     for key in TABLE_KEYS:
         if key in values and not isinstance(values[key], dict):
             raise ConfigFileError(f"{source}: {key} must be a table ([tool.quantlint.{key}])")

@@ -22,6 +22,7 @@ CHOICES = {
     "output_format": ("full", "concise", "json", "json-lines", "sarif", "github"),
     "fail_on": ("error", "warning", "info"),
     "color": ("auto", "always", "never"),
+    "flash_attn": ("on", "off", "auto"),
 }
 # flag -> (CliValues field, kind): kind is "str", "int", "list" (repeatable), or "flag"
 OPTIONS: dict[str, tuple[str, str]] = {
@@ -43,6 +44,12 @@ OPTIONS: dict[str, tuple[str, str]] = {
     "-ctk": ("cache_type_k", "str"), "--cache-type-k": ("cache_type_k", "str"),
     "-ctv": ("cache_type_v", "str"), "--cache-type-v": ("cache_type_v", "str"),
     "--memory": ("memory", "str"),
+    "-fa": ("flash_attn", "str"), "--flash-attn": ("flash_attn", "str"),
+    "-b": ("batch", "int"), "--batch-size": ("batch", "int"),
+    "-ub": ("ubatch", "int"), "--ubatch-size": ("ubatch", "int"),
+    "-np": ("parallel", "int"), "--parallel": ("parallel", "int"),
+    "-ngl": ("gpu_layers", "int"), "--gpu-layers": ("gpu_layers", "int"), "--n-gpu-layers": ("gpu_layers", "int"),
+    "--no-mmap": ("no_mmap", "flag"),
     "--runtime": ("runtime", "str"),
     "--expect": ("expect", "str"),
     "--card": ("card", "str"),

@@ -164,7 +164,8 @@ def _report(resolved: Resolved, registry: Registry, results: list[TargetResult],
 
     name = resolved.output_format
     options = {"color": resolved.color, "crashed": crashed, "failures": registry.failures,
-               "rules": [registry.rules[c] for c in resolved.enabled_rules if c in registry.rules]}
+               "rules": [registry.rules[c] for c in resolved.enabled_rules if c in registry.rules],
+               "plan": resolved.settings.plan}
     if resolved.statistics:
         name, options["format"] = "statistics", resolved.output_format
     if resolved.output_file:

@@ -27,14 +27,21 @@ class RuntimePlan:
     cache_type_v: str | None = None
     memory_bytes: list[int] = field(default_factory=list)  # one entry per device
     gpu_layers: int | None = None
-    flash_attention: bool | None = None
+    flash_attention: bool | None = None  # -fa on/off; None = auto (llama.cpp's default)
+    n_batch: int | None = None  # -b/--batch-size (llama.cpp default 2048)
+    n_ubatch: int | None = None  # -ub/--ubatch-size (llama.cpp default 512)
+    n_parallel: int | None = None  # -np/--parallel: sequences (llama-server slots)
+    kv_unified: bool | None = None  # -kvu: one KV stream shared by every sequence
+    no_mmap: bool | None = None  # --no-mmap (older builds) or -lm none: weights read into RAM
+    no_repack: bool | None = None  # -nr/--no-repack: no CPU_REPACK buffer
     source: str | None = None  # where the plan came from: "options", "llama-server command", ...
 
     @property
     def is_empty(self) -> bool:
         return not any(
             (self.runtime, self.ctx_size, self.cache_type_k, self.cache_type_v, self.memory_bytes)
-        )
+        ) and all(v is None for v in (self.flash_attention, self.n_batch, self.n_ubatch, self.n_parallel,
+                                      self.no_mmap, self.gpu_layers))
 
 
 @dataclass

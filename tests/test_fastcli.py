@@ -22,6 +22,8 @@ SAMPLES = [
     ["--statistics", "--color", "never", "--isolated", "--config", "q.toml", "m.gguf"],
     ["-c", "8192", "-ctk", "q4_0", "-ctv", "q8_0", "--memory", "24GiB,24GiB", "--runtime", "llama.cpp", "m.gguf"],
     ["--ctx-size=4096", "--cache-type-k=q8_0", "m.gguf"],
+    ["-fa", "off", "-ub", "256", "-b", "1024", "-np", "4", "-ngl", "99", "--no-mmap", "--memory", "8GiB", "m.gguf"],
+    ["--flash-attn=auto", "--ubatch-size=128", "--batch-size=512", "--parallel=2", "--gpu-layers=0", "m.gguf"],
     ["--expect", "meta-llama/Llama-3.1-8B-Instruct", "--card", "README.md", "--offline", "m.gguf"],
     ["--lfs-remote", "org/repo", "--baseline", "b.json", "m.gguf"],
 ]
@@ -63,7 +65,7 @@ def test_every_fast_option_exists_on_the_typer_command():
 @pytest.mark.parametrize("argv", [
     [], ["--help"], ["-h"], ["--version"], ["rules"], ["explain", "QL101"], ["inspect", "m.gguf"],
     ["--show-settings", "m.gguf"], ["-c", "abc", "m.gguf"], ["--output-format", "xml", "m.gguf"],
-    ["--no-such-flag", "m.gguf"], ["--", "m.gguf"], ["--floor"], ["--select", "QL1"],
+    ["--no-such-flag", "m.gguf"], ["--", "m.gguf"], ["--floor"], ["--select", "QL1"], ["-fa", "maybe", "m.gguf"],
 ])
 def test_everything_else_goes_to_typer(argv):
     assert fastcli.parse(argv) is None

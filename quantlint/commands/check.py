@@ -7,10 +7,13 @@ from typing import Optional
 
 import typer
 
-from quantlint.cli import Color, OutputFormat, Severity, _color_choice, _err, app
+from quantlint.cli import Color, FlashAttn, OutputFormat, Severity, _color_choice, _err, app
 from quantlint.config import CliValues
 
 RUNTIME_HELP = "llama.cpp, ollama, exllamav2, exllamav3, vllm or transformers."
+FA_HELP = "Planned flash attention: on, off or auto (llama.cpp's -fa; auto is on where llama.cpp turns it on)."
+UBATCH_HELP = "Planned micro-batch (llama.cpp's -ub, default 512): the compute buffer holds n_vocab x n_ubatch f32 logits."
+NGL_HELP = "Planned GPU layers (llama.cpp's -ngl): any positive number sizes the buffers for a GPU (no CPU repack)."
 
 
 @app.command("check")
@@ -37,6 +40,12 @@ def check_command(
     cache_type_k: Optional[str] = typer.Option(None, "-ctk", "--cache-type-k", help="Planned K-cache type: f32, f16, bf16, q8_0, q4_0, q4_1, iq4_nl, q5_0, q5_1."),
     cache_type_v: Optional[str] = typer.Option(None, "-ctv", "--cache-type-v", help="Planned V-cache type (same values as -ctk)."),
     memory: Optional[str] = typer.Option(None, "--memory", help="Memory budget, e.g. 24GiB, or one per device: 24GiB,24GiB."),
+    flash_attn: Optional[FlashAttn] = typer.Option(None, "-fa", "--flash-attn", help=FA_HELP),
+    batch: Optional[int] = typer.Option(None, "-b", "--batch-size", help="Planned logical batch (llama.cpp's -b, default 2048)."),
+    ubatch: Optional[int] = typer.Option(None, "-ub", "--ubatch-size", help=UBATCH_HELP),
+    parallel: Optional[int] = typer.Option(None, "-np", "--parallel", help="Planned parallel sequences (llama.cpp's -np, default 1)."),
+    gpu_layers: Optional[int] = typer.Option(None, "-ngl", "--gpu-layers", "--n-gpu-layers", help=NGL_HELP),
+    no_mmap: bool = typer.Option(False, "--no-mmap", help="Planned without mmap (llama.cpp's --no-mmap / -lm none)."),
     runtime: Optional[str] = typer.Option(None, "--runtime", help=RUNTIME_HELP),
     expect: Optional[str] = typer.Option(None, "--expect", help="The model you believe this is (ORG/NAME), e.g. meta-llama/Llama-3.1-8B-Instruct."),
     card: Optional[str] = typer.Option(None, "--card", help="Read this model card (README.md) instead of the one next to the model."),
@@ -52,7 +61,8 @@ def check_command(
         select=select, extend_select=extend_select, ignore=ignore, statistics=statistics,
         color=_color_choice(color), config=config, isolated=isolated, baseline=baseline,
         write_baseline=write_baseline, ctx_size=ctx_size, cache_type_k=cache_type_k,
-        cache_type_v=cache_type_v, memory=memory, runtime=runtime, expect=expect, card=card,
+        cache_type_v=cache_type_v, memory=memory, flash_attn=flash_attn.value if flash_attn else None,
+        batch=batch, ubatch=ubatch, parallel=parallel, gpu_layers=gpu_layers, no_mmap=no_mmap, runtime=runtime, expect=expect, card=card,
         offline=bool(offline), lfs_remote=lfs_remote,
     )
     raise typer.Exit(run_check(values, show_settings))

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from quantlint.cli import Color, OutputFormat, Severity, _color_choice, _err, app
+from quantlint.cli import Color, FlashAttn, OutputFormat, Severity, _color_choice, _err, app
 
 
 @app.command("launch", context_settings={"allow_interspersed_args": False, "ignore_unknown_options": True})
@@ -58,9 +58,9 @@ def launch_command(
     except ConfigError as exc:
         _err(str(exc))
         raise typer.Exit(2)
-    resolved.settings.plan.gpu_layers = plan.gpu_layers
-    resolved.settings.plan.flash_attention = plan.flash_attention
-    resolved.settings.plan.source = plan.source
+    for name in ("gpu_layers", "flash_attention", "n_batch", "n_ubatch", "n_parallel", "kv_unified", "no_mmap",
+                 "no_repack", "source"):
+        setattr(resolved.settings.plan, name, getattr(plan, name))
     raise typer.Exit(run_lint(resolved, registry))
 
 
@@ -71,6 +71,12 @@ def pick_command(
     ctx_size: Optional[int] = typer.Option(None, "-c", "--ctx", "--ctx-size", help="Planned context (default: the runtime's default, the model's training context for llama.cpp)."),
     cache_type_k: Optional[str] = typer.Option(None, "-ctk", "--cache-type-k", help="Planned K-cache type (default f16)."),
     cache_type_v: Optional[str] = typer.Option(None, "-ctv", "--cache-type-v", help="Planned V-cache type (default f16)."),
+    flash_attn: Optional[FlashAttn] = typer.Option(None, "-fa", "--flash-attn", help="Planned flash attention: on, off or auto."),
+    batch: Optional[int] = typer.Option(None, "-b", "--batch-size", help="Planned logical batch (default 2048)."),
+    ubatch: Optional[int] = typer.Option(None, "-ub", "--ubatch-size", help="Planned micro-batch (default 512)."),
+    parallel: Optional[int] = typer.Option(None, "-np", "--parallel", help="Planned parallel sequences (default 1)."),
+    gpu_layers: Optional[int] = typer.Option(None, "-ngl", "--gpu-layers", "--n-gpu-layers", help="Planned GPU layers: any positive number sizes for a GPU."),
+    no_mmap: bool = typer.Option(False, "--no-mmap", help="Planned without mmap."),
     floor: Optional[str] = typer.Option(None, "--floor", help="Quality floor (default Q4_K_M)."),
     profile: Optional[str] = typer.Option(None, "--profile", help="default, or high-stakes (floor Q5_K_M)."),
     runtime: Optional[str] = typer.Option(None, "--runtime", help="llama.cpp (default) or ollama: sets the default context."),
@@ -87,7 +93,8 @@ def pick_command(
 
     values = CliValues(paths=paths, floor=floor, profile=profile, ctx_size=ctx_size, cache_type_k=cache_type_k,
                        cache_type_v=cache_type_v, memory=memory, runtime=runtime,
-                       offline=bool(offline))
+                       offline=bool(offline), flash_attn=flash_attn.value if flash_attn else None, batch=batch,
+                       ubatch=ubatch, parallel=parallel, gpu_layers=gpu_layers, no_mmap=no_mmap)
     try:
         settings = resolve(values, load_registry()).settings
     except ConfigError as exc:

@@ -110,7 +110,8 @@ def write_inspect(models: list[Model], stream: TextIO, options: dict[str, Any]) 
         console.print(overview)
         from quantlint.runtime.memory import memory_rows
 
-        memory = Table(title="memory estimate (llama.cpp; `quantlint --memory SIZE -c N` checks a plan)",
+        memory = Table(title="memory estimate: llama.cpp's buffers, each with its source "
+                             "(`quantlint --memory SIZE -c N` checks a plan)",
                        title_justify="left", show_header=False, box=None, pad_edge=False)
         memory.add_column(style="bold")
         memory.add_column()

@@ -1,6 +1,6 @@
 """How a model is run: memory estimates, launch commands, and the best quant for a budget.
 
-- `memory`: a pure estimate (weights + KV cache + a stated overhead) from a Model and a
+- `memory`: a pure estimate of llama.cpp's buffers (weights, repack, KV, compute, output) from a Model and a
   RuntimePlan; checks (QL202), `inspect` and `pick` call it. No I/O.
 - `launch`: reads a real llama-server / llama-cli command line, or an Ollama Modelfile and its
   environment variables, into a model path and a RuntimePlan.

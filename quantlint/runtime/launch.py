@@ -5,13 +5,18 @@ has, as written. Two families are understood:
 
 - **llama.cpp** (llama-server, llama-cli and the other llama-* tools): -m/--model, -c/--ctx-size,
   -ctk/--cache-type-k, -ctv/--cache-type-v, -fa/--flash-attn (bare, or on/off/auto),
-  -ngl/--n-gpu-layers/--gpu-layers, -hf/--hf-repo; `--flag=value` works too. The LLAMA_ARG_*
-  environment variables (LLAMA_ARG_MODEL, LLAMA_ARG_CTX_SIZE, LLAMA_ARG_CACHE_TYPE_K/V,
-  LLAMA_ARG_FLASH_ATTN, LLAMA_ARG_N_GPU_LAYERS) apply when the flag is absent: llama.cpp's
-  rule is that the command-line argument wins.
-- **Ollama**: a Modelfile (`--modelfile`, or `ollama create NAME -f Modelfile`) for FROM and
-  `PARAMETER num_ctx`; OLLAMA_CONTEXT_LENGTH when num_ctx is absent; OLLAMA_KV_CACHE_TYPE for
-  both K and V. Ollama's FAQ ties the cache type to flash attention (OLLAMA_FLASH_ATTENTION=1).
+  -ngl/--n-gpu-layers/--gpu-layers, -b/--batch-size, -ub/--ubatch-size, -np/--parallel,
+  -kvu/--kv-unified, --no-mmap (older builds) or -lm/--load-mode none|mlock|dio, -nr/--no-repack,
+  -hf/--hf-repo; `--flag=value` works too. The LLAMA_ARG_* environment variables (LLAMA_ARG_MODEL,
+  LLAMA_ARG_CTX_SIZE, LLAMA_ARG_CACHE_TYPE_K/V, LLAMA_ARG_FLASH_ATTN, LLAMA_ARG_N_GPU_LAYERS,
+  LLAMA_ARG_BATCH, LLAMA_ARG_UBATCH, LLAMA_ARG_N_PARALLEL) apply when the flag is absent:
+  llama.cpp's rule is that the command-line argument wins. llama-server without -np runs 4 slots
+  over one unified KV cache (tools/server/server.cpp, n_parallel auto), and so does the plan.
+- **Ollama**: a Modelfile (`--modelfile`, or `ollama create NAME -f Modelfile`) for FROM,
+  `PARAMETER num_ctx`, `num_batch` (Ollama passes it as both n_batch and n_ubatch), `num_gpu`
+  (layers on the GPU) and `use_mmap`; OLLAMA_CONTEXT_LENGTH when num_ctx is absent;
+  OLLAMA_NUM_PARALLEL; OLLAMA_KV_CACHE_TYPE for both K and V. Ollama's FAQ ties the cache type to
+  flash attention (OLLAMA_FLASH_ATTENTION=1).
 
 Environment variables come from quantlint's own environment and from `VAR=value` words (or
 `env VAR=value`) in front of the program, as a shell would pass them.
@@ -42,11 +47,24 @@ LLAMA_FLAGS: dict[str, tuple[str, ...]] = {
     "flash_attn": ("-fa", "--flash-attn"),
     "gpu_layers": ("-ngl", "--n-gpu-layers", "--gpu-layers"),
     "hf_repo": ("-hf", "-hfr", "--hf-repo"),
+    "batch": ("-b", "--batch-size"),
+    "ubatch": ("-ub", "--ubatch-size"),
+    "parallel": ("-np", "--parallel"),
+    "load_mode": ("-lm", "--load-mode"),
 }
+# flags without a value: canonical setting -> (spellings, value they mean)
+LLAMA_SWITCHES: dict[str, tuple[tuple[str, ...], str]] = {
+    "no_mmap": (("--no-mmap",), "1"),
+    "kv_unified": (("-kvu", "--kv-unified"), "1"),
+    "no_kv_unified": (("-no-kvu", "--no-kv-unified"), "1"),
+    "no_repack": (("-nr", "--no-repack"), "1"),
+}
+SWITCH_TO_SETTING = {flag: name for name, (flags, _) in LLAMA_SWITCHES.items() for flag in flags}
 LLAMA_ENV: dict[str, str] = {
     "model": "LLAMA_ARG_MODEL", "ctx_size": "LLAMA_ARG_CTX_SIZE", "cache_type_k": "LLAMA_ARG_CACHE_TYPE_K",
     "cache_type_v": "LLAMA_ARG_CACHE_TYPE_V", "flash_attn": "LLAMA_ARG_FLASH_ATTN",
-    "gpu_layers": "LLAMA_ARG_N_GPU_LAYERS", "hf_repo": "LLAMA_ARG_HF_REPO",
+    "gpu_layers": "LLAMA_ARG_N_GPU_LAYERS", "hf_repo": "LLAMA_ARG_HF_REPO", "batch": "LLAMA_ARG_BATCH",
+    "ubatch": "LLAMA_ARG_UBATCH", "parallel": "LLAMA_ARG_N_PARALLEL", "load_mode": "LLAMA_ARG_LOAD_MODE",
 }
 FLAG_TO_SETTING = {flag: name for name, flags in LLAMA_FLAGS.items() for flag in flags}
 FA_VALUES = {"on": True, "off": False, "auto": None, "true": True, "false": False, "1": True, "0": False,
@@ -92,6 +110,10 @@ def _llama_args(args: list[str]) -> tuple[dict[str, str | None], list[str]]:
     while i < len(args):
         word = args[i]
         flag, eq, inline = word.partition("=") if word.startswith("--") else (word, "", "")
+        if flag in SWITCH_TO_SETTING:
+            found[SWITCH_TO_SETTING[flag]] = "1"
+            i += 1
+            continue
         name = FLAG_TO_SETTING.get(flag)
         if name is None:
             i += 1
@@ -150,7 +172,8 @@ def parse_llama(program: str, args: list[str], env: Mapping[str, str]) -> Launch
     gpu = found.get("gpu_layers")
     if gpu is not None:
         # "all"/"auto" (newer builds) mean every layer that fits; quantlint does not split layers
-        plan.gpu_layers = None if gpu in ("all", "auto") else _int(gpu, "-ngl/--n-gpu-layers")
+        plan.gpu_layers = {"all": 999, "auto": None}.get(gpu) if gpu in ("all", "auto") else _int(gpu, "-ngl/--n-gpu-layers")
+    _llama_batching(program, found, plan, notes)
     model = found.get("model")
     if model is None and found.get("hf_repo"):
         repo, _, tag = (found["hf_repo"] or "").partition(":")
@@ -158,6 +181,34 @@ def parse_llama(program: str, args: list[str], env: Mapping[str, str]) -> Launch
         notes.append(f"the model comes from the Hub repo {repo}" + (f" (quant {tag})" if tag else "")
                      + ": quantlint reads it as a remote target")
     return Launch(model=model, plan=plan, program=program, notes=notes)
+
+
+def _llama_batching(program: str, found: dict[str, str | None], plan: RuntimePlan, notes: list[str]) -> None:
+    """-b/-ub/-np, the KV cache layout, mmap and repack: what sizes llama.cpp's other buffers."""
+    from quantlint.runtime.components import server_defaults
+
+    for name, attr, flag in (("batch", "n_batch", "-b/--batch-size"), ("ubatch", "n_ubatch", "-ub/--ubatch-size"),
+                             ("parallel", "n_parallel", "-np/--parallel")):
+        if found.get(name) is not None:
+            value = _int(found[name] or "", flag)
+            if value <= 0 and name != "parallel":
+                raise LaunchError(f"{flag} {value}: llama.cpp needs a positive number")
+            setattr(plan, attr, value if value > 0 else None)
+    if found.get("kv_unified"):
+        plan.kv_unified = True
+    elif found.get("no_kv_unified"):
+        plan.kv_unified = False
+    auto = server_defaults(program)
+    if auto and plan.n_parallel is None:
+        plan.n_parallel = auto[0]
+        if plan.kv_unified is None:
+            plan.kv_unified = auto[1]
+        notes.append(f"{program} without -np runs {auto[0]} slots over one unified KV cache")
+    mode = (found.get("load_mode") or "").lower()
+    if found.get("no_mmap") or mode in ("none", "mlock", "dio"):
+        plan.no_mmap = True
+    if found.get("no_repack"):
+        plan.no_repack = True
 
 
 # -- Ollama ------------------------------------------------------------------------------------
@@ -220,6 +271,15 @@ def parse_ollama(args: list[str], env: Mapping[str, str], modelfile: str | None)
     elif env.get("OLLAMA_CONTEXT_LENGTH"):
         plan.ctx_size = _int(env["OLLAMA_CONTEXT_LENGTH"], "OLLAMA_CONTEXT_LENGTH")
         notes.append("context from OLLAMA_CONTEXT_LENGTH")
+    if "num_batch" in params:  # Ollama's llama runner sets n_batch = n_ubatch = num_batch
+        plan.n_batch = plan.n_ubatch = _int(params["num_batch"], "PARAMETER num_batch")
+    if "num_gpu" in params:
+        plan.gpu_layers = _int(params["num_gpu"], "PARAMETER num_gpu")
+    if params.get("use_mmap", "").lower() in ("false", "0", "no"):
+        plan.no_mmap = True
+    if env.get("OLLAMA_NUM_PARALLEL"):
+        plan.n_parallel = _int(env["OLLAMA_NUM_PARALLEL"], "OLLAMA_NUM_PARALLEL")
+        notes.append("parallel sequences from OLLAMA_NUM_PARALLEL")
     kv = env.get("OLLAMA_KV_CACHE_TYPE")
     if kv:
         plan.cache_type_k = plan.cache_type_v = _cache_type(kv.strip().lower(), "OLLAMA_KV_CACHE_TYPE")

@@ -1,27 +1,32 @@
-"""A pure memory estimate: weights + KV cache + a stated overhead, from a Model and a RuntimePlan.
+"""A pure memory estimate of what llama.cpp allocates, component by component, from a Model and a
+RuntimePlan.
 
 No I/O: checks (QL202), `inspect` and `pick` call it on a Model that a reader already built.
+The components are the buffers llama.cpp itself logs at load (`-lv 4`): the mapped weights,
+the CPU repack buffer, the KV cache, the compute buffer and the output buffer. Each carries
+its bytes and where its formula comes from (quantlint/facts/llamacpp_memory.py SOURCES).
+benchmarks/memory_truth.py checks the total against a real llama.cpp build (docs/memory.md).
 
-What is counted, and from where:
-- **Weights**: the sum of the tensor sizes the header declares (for a GGUF that is the file
-  minus its header; for a Hugging Face folder the safetensors byte sizes). Mixture-of-Experts
-  models count every expert: llama.cpp loads them all, whichever few a token uses.
+- **Weights**: the sum of the tensor sizes the header declares (for a GGUF, the span of the
+  tensor data that llama.cpp maps; for a Hugging Face folder the safetensors byte sizes).
+  Mixture-of-Experts models count every expert: llama.cpp loads them all.
+- **Repack** (CPU only, quantlint/runtime/components.py): Q4_0/Q4_K/IQ4_NL/MXFP4 weights are
+  copied into a CPU_REPACK buffer laid out for the CPU kernels.
 - **KV cache**: for each layer, cells x kv heads x head dim x bytes per element, K and V
   separately, each with its own cache type (q8_0 is 34 bytes per 32 values, q4_0 18 per 32:
   the GGML type table in quantlint/facts/ggml_types.py). Per-layer head counts
   (`head_count_kv` as an array; 0 means a layer without attention, as in hybrid models) are
   honoured. llama.cpp pads the cache to 256 cells.
 - **Sliding-window layers**: llama.cpp (src/llama-kv-cache-iswa.cpp) gives SWA layers their
-  own cache of min(context, window + n_ubatch) cells, padded to 256 (n_ubatch defaults to 512;
-  one sequence or a unified cache assumed), unless `--swa-full`. Which layers slide follows
-  each architecture's loader in src/llama-model.cpp (`set_swa_pattern`), listed in SWA_ARCHS,
-  or the file's own `{arch}.attention.sliding_window_pattern` (a period, or one flag per
-  layer). A `sliding_window` key on any other architecture (Mistral-style files) is ignored, as
+  own cache of min(context, window x n_seq + n_ubatch) cells, padded to 256 (n_seq only with a
+  unified cache; otherwise each sequence's stream gets min(n_ctx_seq, window + n_ubatch)),
+  unless `--swa-full`. Which layers slide follows each architecture's loader in
+  src/llama-model.cpp (`set_swa_pattern`), listed in SWA_ARCHS, or the file's own
+  `{arch}.attention.sliding_window_pattern` (a period, or one flag per layer). A
+  `sliding_window` key on any other architecture (Mistral-style files) is ignored, as
   llama.cpp ignores it: every layer keeps the full context. The full-attention figure (every
   layer at the full context, the usual hand computation) is reported next to the SWA-aware one.
-- **Overhead**: a fixed 600 MB for compute buffers and runtime state, modelinfo-cli's figure
-  (../shared/reference/peers.md); @huggingface/gguf adds 5 % instead. It is a convention, not a
-  measurement: llama.cpp's compute buffer grows with n_ubatch and the vocabulary.
+- **Compute and output buffers**: quantlint/runtime/components.py.
 """
 
 from __future__ import annotations
@@ -29,55 +34,49 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from quantlint.config import KV_CACHE_TYPES
-from quantlint.facts.ggml_types import GGML_TYPES
+from quantlint.facts.llamacpp_memory import LLAMA_CPP_COMMIT, SOURCES
 from quantlint.model import Model
+from quantlint.runtime.attention import (  # noqa: F401  (re-exported: the KV cache's public names)
+    CELL_PADDING,
+    DEFAULT_CACHE_TYPE,
+    DEFAULT_UBATCH,
+    MAX_LAYERS,
+    SWA_ARCHS,
+    AttentionLayout,
+    _pad,
+    attention_layout,
+    cache_type_block,
+    kv_cache_bytes,
+    row_bytes,
+)
 from quantlint.settings import RuntimePlan
 
 MIB = 1024 ** 2
 GIB = 1024 ** 3
-OVERHEAD_BYTES = 600 * 1000 ** 2  # modelinfo-cli's fixed overhead
-CELL_PADDING = 256  # llama.cpp pads KV caches (and the SWA cache) to 256 cells
-DEFAULT_UBATCH = 512  # llama.cpp common.h n_ubatch
 OLLAMA_DEFAULT_CTX = 4096  # Ollama's documented default num_ctx (older releases: 2048)
-MAX_LAYERS = 512  # llama.cpp src/llama-hparams.h LLAMA_MAX_LAYERS
 FALLBACK_CTX = 4096  # llama.cpp's default -c before "0 = from the model"
-DEFAULT_CACHE_TYPE = "f16"  # common.h: cache_type_k = cache_type_v = f16
-
-# general.architecture -> (period, dense_first, default window or None, needs a window key)
-# from llama.cpp src/llama-model.cpp load_hparams: set_swa_pattern(period) marks layer il as
-# sliding when il % period < period - 1 (so gemma3 is 5 local : 1 global, layers 5, 11, 17...
-# global). gemma2 falls back to a 4096 window; llama4 uses chunked attention of 8192 tokens
-# on 3 of 4 layers; gpt-oss slides on every other layer.
-SWA_ARCHS: dict[str, tuple[int, bool, int | None, bool]] = {
-    "gemma2": (2, False, 4096, False),
-    "gemma3": (6, False, None, True),
-    "gemma-embedding": (6, False, None, True),
-    "cohere2": (4, False, None, True),
-    "gpt-oss": (2, False, None, True),
-    "llama4": (4, False, 8192, False),
-}
 
 LEAVES_OUT: tuple[str, ...] = (
     "the GPU runtime's own context (CUDA/ROCm/Metal: typically 0.3-1 GiB per device)",
     "a vision projector (mmproj) or draft model loaded next to the model",
-    "how -ngl / --n-cpu-moe split weights and cache between GPU and system RAM",
-    "several parallel sequences (-np) without a unified cache: each keeps its own SWA cache",
+    "how a partial -ngl / --n-cpu-moe splits weights and cache between GPU and system RAM",
+    "ggml-cpu's per-thread work buffer and the graph/scheduler metadata (host memory, not in llama.cpp's buffer logs)",
     "memory other programs (a desktop, a browser) already hold on the GPU",
     "fragmentation when layers are split across several devices",
 )
 
 
 @dataclass(frozen=True)
-class AttentionLayout:
-    n_layer: int
-    kv_heads: tuple[int, ...]  # per layer; 0 = no attention in that layer (recurrent blocks)
-    key_length: tuple[int, ...]  # per layer
-    value_length: tuple[int, ...]
-    swa: tuple[bool, ...]  # per layer: True when the layer keeps only the sliding window
-    window: int | None
-    swa_rule: str | None  # where the SWA layout came from
-    notes: tuple[str, ...] = ()
+class Component:
+    """One buffer llama.cpp allocates: its name, size, and where the formula comes from."""
+
+    name: str
+    bytes: int
+    source: str
+    detail: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "bytes": self.bytes, "source": self.source, "detail": self.detail}
 
 
 @dataclass
@@ -92,7 +91,11 @@ class MemoryEstimate:
     kv_k_bytes: int | None
     kv_v_bytes: int | None
     kv_full_bytes: int | None  # every layer at the full context (the hand computation)
-    overhead_bytes: int
+    components: list[Component] = field(default_factory=list)  # every buffer, KV included
+    settings: str = ""  # the llama.cpp settings the buffers were sized for
+    device: str = "cpu"
+    flash_attention: bool = True
+    reclaimable_bytes: int = 0  # mapped file pages of repacked tensors: read once, then droppable
     swa_layers: int = 0
     window: int | None = None
     notes: list[str] = field(default_factory=list)
@@ -100,7 +103,26 @@ class MemoryEstimate:
 
     @property
     def total_bytes(self) -> int:
-        return self.weights_bytes + (self.kv_bytes or 0) + self.overhead_bytes
+        """The sum of llama.cpp's buffers, as its load log prints them."""
+        return sum(c.bytes for c in self.components)
+
+    @property
+    def fit_bytes(self) -> int:
+        """What must fit the budget: the buffers less the mapped pages of repacked weights, which
+        llama.cpp reads once to repack and never touches again (clean file pages the OS drops)."""
+        return self.total_bytes - self.reclaimable_bytes
+
+    @property
+    def overhead_bytes(self) -> int:
+        """Everything but the weights and the KV cache: repack, compute and output buffers."""
+        return self.total_bytes - self.weights_bytes - (self.kv_bytes or 0)
+
+    def component(self, name: str) -> int:
+        return sum(c.bytes for c in self.components if c.name == name)
+
+    def summary(self) -> str:
+        """'weights 235.2 MiB + repack 12.7 MiB + ...' for a message."""
+        return " + ".join(f"{c.name} {fmt_bytes(c.bytes)}" for c in self.components if c.bytes or c.name == "weights")
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -108,7 +130,10 @@ class MemoryEstimate:
             "cache_type_k": self.cache_type_k, "cache_type_v": self.cache_type_v,
             "weights_bytes": self.weights_bytes, "kv_bytes": self.kv_bytes,
             "kv_full_attention_bytes": self.kv_full_bytes, "overhead_bytes": self.overhead_bytes,
-            "total_bytes": self.total_bytes, "swa_layers": self.swa_layers, "window": self.window,
+            "total_bytes": self.total_bytes, "fit_bytes": self.fit_bytes,
+            "reclaimable_bytes": self.reclaimable_bytes, "swa_layers": self.swa_layers, "window": self.window,
+            "device": self.device, "flash_attention": self.flash_attention, "settings": self.settings,
+            "llama_cpp": LLAMA_CPP_COMMIT, "components": [c.to_dict() for c in self.components],
         }
 
 
@@ -117,131 +142,6 @@ def fmt_bytes(n: int | float) -> str:
     if abs(n) >= GIB:
         return f"{n / GIB:.2f} GiB"
     return f"{n / MIB:.1f} MiB"
-
-
-# -- cache types -------------------------------------------------------------------------------
-def cache_type_block(cache_type: str) -> tuple[int, int]:
-    """(values per block, bytes per block) for a llama.cpp cache type name (q8_0 -> (32, 34))."""
-    wanted = cache_type.strip().upper()
-    for name, block, size in GGML_TYPES.values():
-        if name == wanted:
-            return block, size
-    raise ValueError(f"unknown cache type {cache_type!r}; llama.cpp accepts {', '.join(KV_CACHE_TYPES)}")
-
-
-def row_bytes(cache_type: str, n_values: int) -> int:
-    block, size = cache_type_block(cache_type)
-    return -(-n_values // block) * size
-
-
-def _pad(n: int, to: int = CELL_PADDING) -> int:
-    return -(-n // to) * to
-
-
-# -- the model's attention layout ---------------------------------------------------------------
-def _hyper(model: Model, name: str) -> Any:
-    if name in model.hyperparameters:
-        return model.hyperparameters[name]
-    return model.meta(f"{model.architecture}.{name}") if model.architecture else None
-
-
-def _as_int(value: Any) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return int(value)
-
-
-def _per_layer(value: Any, n_layer: int, what: str, notes: list[str]) -> list[int] | None:
-    if value is None:
-        return None
-    if isinstance(value, list):
-        ints = [_as_int(v) for v in value]
-        if not ints or any(v is None or v < 0 for v in ints):
-            return None
-        if len(ints) == n_layer:
-            return [int(v) for v in ints]  # type: ignore[arg-type]
-        notes.append(f"{what} has {len(ints)} entries for {n_layer} layers: the largest is used for every layer")
-        return [max(ints)] * n_layer  # type: ignore[type-var]
-    single = _as_int(value)
-    return None if single is None or single < 0 else [single] * n_layer
-
-
-def _swa_flags(model: Model, n_layer: int, window: int | None) -> tuple[list[bool], str | None, int | None]:
-    arch = model.architecture or ""
-    entry = SWA_ARCHS.get(arch)
-    if window is None and entry is not None:
-        window = entry[2]
-    if not window:
-        return [False] * n_layer, None, None
-    pattern = _hyper(model, "attention.sliding_window_pattern")
-    if isinstance(pattern, list) and len(pattern) == n_layer:
-        return [bool(v) for v in pattern], f"{arch}.attention.sliding_window_pattern (one flag per layer)", window
-    period, dense_first = (entry[0], entry[1]) if entry else (None, False)
-    source = f"llama.cpp's {arch} loader (set_swa_pattern({period}))" if entry else None
-    if _as_int(pattern) is not None:
-        period, source = _as_int(pattern), f"{arch}.attention.sliding_window_pattern = {pattern}"
-    if period is None:
-        return [False] * n_layer, None, None
-    if dense_first:
-        flags = [period == 0 or il % period != 0 for il in range(n_layer)]
-    else:
-        flags = [period == 0 or il % period < period - 1 for il in range(n_layer)]
-    return flags, source, window
-
-
-def attention_layout(model: Model) -> tuple[AttentionLayout | None, str]:
-    """The per-layer attention shape, or None and the reason it cannot be known."""
-    notes: list[str] = []
-    n_layer = _as_int(_hyper(model, "block_count"))
-    if not n_layer or n_layer <= 0:
-        return None, "the model states no layer count (block_count)"
-    if n_layer > MAX_LAYERS:  # also keeps a hostile header from costing time or memory here
-        return None, f"block_count {n_layer} is more than llama.cpp loads ({MAX_LAYERS})"
-    heads = _per_layer(_hyper(model, "attention.head_count"), n_layer, "head_count", notes)
-    if not heads or not any(heads):
-        return None, "the model states no attention head count (recurrent models keep no KV cache)"
-    kv_heads = _per_layer(_hyper(model, "attention.head_count_kv"), n_layer, "head_count_kv", notes) or list(heads)
-    n_embd = _as_int(_hyper(model, "embedding_length"))
-    first_heads = next(h for h in heads if h)
-    default_dim = n_embd // first_heads if n_embd else None
-    k_len = _as_int(_hyper(model, "attention.key_length")) or default_dim
-    v_len = _as_int(_hyper(model, "attention.value_length")) or default_dim
-    if not k_len or not v_len:
-        return None, "the model states neither key_length nor embedding_length"
-    declared_window = _as_int(_hyper(model, "attention.sliding_window"))
-    flags, rule, window = _swa_flags(model, n_layer, declared_window)
-    if declared_window and rule is None:
-        notes.append(f"sliding_window = {declared_window} is set, but llama.cpp applies no sliding window to "
-                     f"{model.architecture}: every layer keeps the full context")
-    # Some architectures (gemma4) give SWA layers their own head size.
-    k_swa = _as_int(_hyper(model, "attention.key_length_swa")) or k_len
-    v_swa = _as_int(_hyper(model, "attention.value_length_swa")) or v_len
-    return AttentionLayout(
-        n_layer=n_layer, kv_heads=tuple(kv_heads),
-        key_length=tuple(k_swa if f else k_len for f in flags),
-        value_length=tuple(v_swa if f else v_len for f in flags),
-        swa=tuple(flags), window=window, swa_rule=rule, notes=tuple(notes),
-    ), ""
-
-
-def kv_cache_bytes(layout: AttentionLayout, context: int, cache_type_k: str = DEFAULT_CACHE_TYPE,
-                   cache_type_v: str = DEFAULT_CACHE_TYPE, *, sliding: bool = True,
-                   n_ubatch: int = DEFAULT_UBATCH) -> tuple[int, int]:
-    """(K bytes, V bytes) of the cache at `context` tokens. sliding=False keeps every layer at
-    the full context (what --swa-full does, and what a hand computation assumes)."""
-    cells_full = _pad(max(context, 1))
-    cells_swa = cells_full
-    if sliding and layout.window:
-        cells_swa = _pad(min(cells_full, layout.window + n_ubatch))
-    k_total = v_total = 0
-    for il in range(layout.n_layer):
-        heads = layout.kv_heads[il]
-        if heads == 0:
-            continue
-        cells = cells_swa if layout.swa[il] else cells_full
-        k_total += cells * row_bytes(cache_type_k, heads * layout.key_length[il])
-        v_total += cells * row_bytes(cache_type_v, heads * layout.value_length[il])
-    return k_total, v_total
 
 
 # -- weights and context -------------------------------------------------------------------------
@@ -278,45 +178,103 @@ def effective_context(model: Model, plan: RuntimePlan) -> tuple[int, str]:
 
 
 def estimate_memory(model: Model, plan: RuntimePlan | None = None, *, context: int | None = None,
-                    cache_type_k: str | None = None, cache_type_v: str | None = None) -> MemoryEstimate | None:
-    """Weights + KV cache + overhead, or None when the weights' size cannot be known."""
+                    cache_type_k: str | None = None, cache_type_v: str | None = None,
+                    unknown_weights: bool = False) -> MemoryEstimate | None:
+    """Every buffer llama.cpp allocates for this model and plan, or None when the weights' size
+    cannot be known (unknown_weights=True: the other buffers anyway, weights counted as 0, for
+    `inspect`; a budget check must not use such a total)."""
+    from quantlint.runtime.components import mapped_span, output_bytes, repack_bytes, resolve_params
+
     plan = plan or RuntimePlan()
     weights, weights_source = weight_bytes(model)
     if weights is None:
-        return None
+        if not unknown_weights:
+            return None
+        weights, weights_source = 0, "unknown: no tensor sizes or parameter count were read"
     if context is not None:
         ctx, ctx_source = context, f"context {context}"
     else:
         ctx, ctx_source = effective_context(model, plan)
     tk = (cache_type_k or plan.cache_type_k or DEFAULT_CACHE_TYPE).lower()
     tv = (cache_type_v or plan.cache_type_v or DEFAULT_CACHE_TYPE).lower()
+    p = resolve_params(model, plan, ctx, tv)
     est = MemoryEstimate(context=ctx, context_source=ctx_source, cache_type_k=tk, cache_type_v=tv,
                          weights_bytes=weights, weights_source=weights_source, kv_bytes=None,
-                         kv_k_bytes=None, kv_v_bytes=None, kv_full_bytes=None, overhead_bytes=OVERHEAD_BYTES)
+                         kv_k_bytes=None, kv_v_bytes=None, kv_full_bytes=None, settings=p.describe(),
+                         device=p.device, flash_attention=p.flash_attn)
+    repack, n_repacked = repack_bytes(model, p.cpu_class) if p.repack else (0, 0)
+    span = mapped_span(model) if model.format == "gguf" else None
+    if p.mmap:
+        mapped = span if span is not None else weights
+        est.reclaimable_bytes = repack
+        detail = f"mapped, {weights_source}"
+        if repack:
+            detail += f"; {fmt_bytes(repack)} of it are the repacked tensors' file pages, droppable after load"
+        est.components.append(Component("weights", mapped, SOURCES["weights"], detail))
+    else:
+        est.components.append(Component("weights", weights - repack, SOURCES["weights"],
+                                        f"read into RAM (no mmap), less the {fmt_bytes(repack)} repacked"))
+    est.weights_bytes = est.components[0].bytes
+    if p.device == "cpu":
+        est.components.append(Component("repack", repack, SOURCES["repack"],
+                                        f"{n_repacked} tensors of {', '.join(_repack_types(p.cpu_class))} "
+                                        f"on {p.cpu_class}"))
     layout, why = attention_layout(model)
     if layout is None:
         est.notes.append(f"KV cache not estimated: {why}")
     else:
-        k, v = kv_cache_bytes(layout, ctx, tk, tv)
-        fk, fv = kv_cache_bytes(layout, ctx, tk, tv, sliding=False)
+        kw = {"n_ubatch": p.n_ubatch, "n_seq": p.n_seq, "unified": p.unified}
+        k, v = kv_cache_bytes(layout, ctx, tk, tv, **kw)
+        fk, fv = kv_cache_bytes(layout, ctx, tk, tv, sliding=False, **kw)
         est.kv_k_bytes, est.kv_v_bytes, est.kv_bytes, est.kv_full_bytes = k, v, k + v, fk + fv
+        est.components.append(Component("KV cache", k + v, SOURCES["kv"], f"K {fmt_bytes(k)} {tk}, V {fmt_bytes(v)} {tv}"))
         est.window = layout.window
         est.swa_layers = sum(1 for il, f in enumerate(layout.swa) if f and layout.kv_heads[il])
         est.notes.extend(layout.notes)
         if est.swa_layers:
             est.notes.append(f"{est.swa_layers} of {layout.n_layer} layers slide over a {layout.window}-token window "
                              f"({layout.swa_rule}); with --swa-full the cache is {fmt_bytes(fk + fv)}")
+    _add_compute(est, model, layout, p)
+    est.components.append(Component("output", output_bytes(model, p), SOURCES["output"],
+                                     f"{p.n_seq} sequence{'s' if p.n_seq != 1 else ''}"))
+    if not p.flash_attn and tv not in ("f32", "f16", "bf16"):
+        est.notes.append(f"llama.cpp refuses a {tv} V cache with flash attention off "
+                         "(\"quantized V cache requires flash_attn\")")
     if model.moe is not None:
         est.notes.append(f"Mixture of Experts: all {model.moe.experts} experts are resident in the weights "
                          f"(only {model.moe.experts_used or '?'} are read per token); the KV cache is unaffected")
     return est
 
 
+def _repack_types(cpu_class: str) -> list[str]:
+    from quantlint.facts.llamacpp_memory import REPACK_TYPES
+
+    return list(REPACK_TYPES[cpu_class])
+
+
+def _add_compute(est: MemoryEstimate, model: Model, layout: AttentionLayout | None, p: Any) -> None:
+    from quantlint.runtime.components import compute_parts
+
+    parts = compute_parts(model, layout, p)
+    if parts is None:
+        est.notes.append("compute buffer not estimated: the model states no embedding_length")
+        return
+    detail = (f"peak at the {parts.dominant}: logits {fmt_bytes(parts.logits)}"
+              + (f", attention scores {fmt_bytes(parts.scores)}" if parts.scores else "")
+              + f", KQ mask {fmt_bytes(parts.masks)}; n_ubatch {p.n_ubatch}")
+    est.components.append(Component("compute", parts.peak, SOURCES["compute"], detail))
+    if p.device == "gpu":
+        from quantlint.runtime.components import F32, hyper_int
+
+        host = (hyper_int(model, "embedding_length") or 0) * p.n_ubatch * F32
+        est.components.append(Component("host compute", host, SOURCES["host compute"], "system RAM"))
+
+
 def largest_context(model: Model, plan: RuntimePlan, budget: int, *, upper: int | None = None) -> int | None:
     """The largest context (a multiple of 256) whose estimate fits `budget`, or None if none does."""
     def fits(ctx: int) -> bool:
         est = estimate_memory(model, plan, context=ctx)
-        return est is not None and est.total_bytes <= budget
+        return est is not None and est.fit_bytes <= budget
 
     top = upper or max(model.context_length or 0, plan.ctx_size or 0, FALLBACK_CTX)
     lo, hi = 1, _pad(top) // CELL_PADDING
@@ -331,27 +289,33 @@ def largest_context(model: Model, plan: RuntimePlan, budget: int, *, upper: int 
     return lo * CELL_PADDING
 
 
-def memory_rows(model: Model) -> list[tuple[str, str]]:
-    """`inspect`'s memory section: the estimate at 4096 tokens and at the training context, f16 cache."""
+def memory_rows(model: Model, plan: RuntimePlan | None = None) -> list[tuple[str, str]]:
+    """`inspect`'s memory section: each buffer with its source at 4096 tokens, then the total at
+    4096 tokens and at the training context (f16 cache, llama.cpp's defaults unless `plan` says)."""
     if not model.readable:
         return []
-    contexts = sorted({FALLBACK_CTX, model.context_length or FALLBACK_CTX})
-    estimates = [e for e in (estimate_memory(model, context=c) for c in contexts) if e is not None]
+    plan = plan or RuntimePlan()
+    contexts = sorted({plan.ctx_size or FALLBACK_CTX, model.context_length or FALLBACK_CTX})
+    estimates = [e for e in (estimate_memory(model, plan, context=c, unknown_weights=True) for c in contexts)
+                 if e is not None]
     if not estimates:
         return []
     first = estimates[0]
-    rows = [("weights", f"{fmt_bytes(first.weights_bytes)}  ({first.weights_source})"),
-            ("overhead", f"{fmt_bytes(first.overhead_bytes)}  (fixed 600 MB, modelinfo-cli's convention)")]
+    rows = [("settings", f"{first.settings}; llama.cpp {LLAMA_CPP_COMMIT}")]
+    for c in first.components:
+        rows.append((f"{c.name} @ {first.context}", f"{fmt_bytes(c.bytes)}  ({c.detail}) from {c.source}"))
     for est in estimates:
         label = f"at {est.context} tokens" + (" (training context)" if est.context == model.context_length else "")
+        if est.weights_source.startswith("unknown"):
+            label += " (weights unknown, not counted)"
         if est.kv_bytes is not None:
-            kv = f"KV {fmt_bytes(est.kv_bytes)} f16"
+            kv = f"KV {fmt_bytes(est.kv_bytes)} {est.cache_type_k}"
             if est.kv_full_bytes != est.kv_bytes:
                 kv += f" (every layer at full context: {fmt_bytes(est.kv_full_bytes or 0)})"
-            q8 = estimate_memory(model, context=est.context, cache_type_k="q8_0", cache_type_v="q8_0")
+            q8 = estimate_memory(model, plan, context=est.context, cache_type_k="q8_0", cache_type_v="q8_0")
             if q8 is not None and q8.kv_bytes is not None:
                 kv += f", q8_0 {fmt_bytes(q8.kv_bytes)}"
-            rows.append((label, f"total {fmt_bytes(est.total_bytes)}; {kv}"))
+            rows.append((label, f"total {fmt_bytes(est.total_bytes)}; {kv}; compute {fmt_bytes(est.component('compute'))}"))
         else:
             rows.append((label, f"total {fmt_bytes(est.total_bytes)} without the KV cache"))
     rows.extend(("memory note", note) for note in first.notes)

@@ -85,7 +85,7 @@ def rank(models: list[Model], plan: RuntimePlan, floor: str = "Q4_K_M") -> PickR
     for model in models:
         est = estimate_memory(model, plan) if model.readable else None
         cand = Candidate(target=model.target, quant=model.quant, estimate=est)
-        cand.fits = est is not None and est.total_bytes <= budget
+        cand.fits = est is not None and est.fit_bytes <= budget
         cand.rule_problem = _rule_problem(model, result.floor) if model.readable else "not readable"
         result.candidates.append(cand)
     result.candidates.sort(key=lambda c: (c.rank, c.target))
@@ -110,7 +110,7 @@ def _why(c: Candidate, result: PickResult) -> str:
     if c.estimate is None:
         return "no estimate: " + (c.rule_problem or "the model's size is unknown")
     if not c.fits:
-        return f"does not fit: {fmt_bytes(c.estimate.total_bytes - result.budget)} over the budget"
+        return f"does not fit: {fmt_bytes(c.estimate.fit_bytes - result.budget)} over the budget"
     if c.chosen:
         if c.rule_problem is None:
             return "chosen: the highest tier that fits and passes the quality rules"
@@ -148,13 +148,13 @@ def write_table(result: PickResult, stream: TextIO) -> None:
     first = next((c.estimate for c in result.candidates if c.estimate is not None), None)
     head = f"Budget {fmt_bytes(result.budget)}, floor {result.floor}"
     if first is not None:
-        head += f", {first.context_source}, KV {first.cache_type_k}/{first.cache_type_v}"
+        head += f", {first.context_source}, KV {first.cache_type_k}/{first.cache_type_v}, {first.settings}"
     stream.write(head + "\n\n")
     name_width = max([len(c.target) for c in result.candidates] + [4])
     stream.write(f"  {'quant':<10} {'file':<{name_width}}  {'estimate':>10}  {'fits':<4}  why\n")
     for c in result.candidates:
         mark = "→" if c.chosen else " "
-        size = fmt_bytes(c.estimate.total_bytes) if c.estimate else "?"
+        size = fmt_bytes(c.estimate.fit_bytes) if c.estimate else "?"
         stream.write(f"{mark} {(c.quant or '?'):<10} {c.target:<{name_width}}  {size:>10}  "
                      f"{'yes' if c.fits else 'no':<4}  {c.why}\n")
     stream.write("\n")
@@ -163,5 +163,6 @@ def write_table(result: PickResult, stream: TextIO) -> None:
     for note in result.notes:
         stream.write(f"Note: {note}\n")
     if first is not None:
-        stream.write(f"The estimate is weights + KV cache + {fmt_bytes(first.overhead_bytes)} overhead; it leaves out "
+        stream.write("The estimate is llama.cpp's buffers: " + ", ".join(c.name for c in first.components)
+                     + " (`quantlint inspect FILE` shows each with its source); it leaves out "
                      + "; ".join(first.leaves_out[:3]) + ".\n")
