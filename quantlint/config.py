@@ -42,6 +42,7 @@ class CliValues:
     ignore: list[str] | None = None
     statistics: bool = False
     color: str = "auto"
+    width: int | None = None
     config: str | None = None
     isolated: bool = False
     baseline: str | None = None
@@ -70,6 +71,7 @@ class Resolved:
     exit_zero: bool = False
     statistics: bool = False
     color: str = "auto"
+    width: int | None = None  # wrap text output here; None: the terminal's width, never in a pipe
     baseline: str | None = None
     write_baseline: str | None = None
     lfs_remote: str | None = None
@@ -93,6 +95,7 @@ class Resolved:
             f"profile = {s.profile}",
             f"floor = {s.floor}",
             f"output-format = {self.output_format}",
+            f"width = {self.width}",
             f"runtime = {s.plan.runtime}",
             f"ctx-size = {s.plan.ctx_size}",
             f"cache-type-k = {s.plan.cache_type_k}",
@@ -272,13 +275,15 @@ def resolve(values: CliValues, registry: Registry, file_config: dict[str, Any] |
     if output_format not in OUTPUT_FORMATS:
         raise ConfigError(f"unknown output format {output_format!r}; choose from {', '.join(OUTPUT_FORMATS)}")
     fail_on = values.fail_on or cfg.get("fail-on") or "error"
+    if values.width is not None and values.width < 1:
+        raise ConfigError(f"--width must be a positive number of columns, not {values.width}")
     if fail_on not in ("error", "warning", "info"):
         raise ConfigError(f"fail-on must be error, warning or info, not {fail_on!r}")
     return Resolved(
         paths=values.paths, settings=settings, selection=selection, output_format=output_format,
         severity_overrides=severity_overrides, per_file_ignores=per_file_ignores,
         output_file=values.output_file, fail_on=fail_on, exit_zero=values.exit_zero,
-        statistics=values.statistics, color=values.color, baseline=values.baseline,
+        statistics=values.statistics, color=values.color, width=values.width, baseline=values.baseline,
         write_baseline=values.write_baseline, lfs_remote=values.lfs_remote,
         config_path=config_path, config_root=config_root,
         enabled_rules=[r.code for r in registry.sorted() if selection.enabled(r)],

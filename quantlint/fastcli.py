@@ -36,6 +36,7 @@ OPTIONS: dict[str, tuple[str, str]] = {
     "--ignore": ("ignore", "list"),
     "--statistics": ("statistics", "flag"),
     "--color": ("color", "str"),
+    "--width": ("width", "int"),
     "--config": ("config", "str"),
     "--isolated": ("isolated", "flag"),
     "--baseline": ("baseline", "str"),

@@ -165,3 +165,104 @@ def test_color_flags_and_environment_for_text_output(models):
     never = run_cli("--color", "never", ".", cwd=models, env={"NO_COLOR": "", "FORCE_COLOR": "1"})
     assert ANSI not in plain.stdout and ANSI not in never.stdout
     assert ANSI in forced.stdout and ANSI in always.stdout  # an explicit flag beats the environment
+
+
+# -- text for pipes and terminals ----------------------------------------------------------------
+def _findings(folder: Path) -> list[dict]:
+    proc = run_cli("--output-format", "json", ".", cwd=folder)
+    return [f for t in json.loads(proc.stdout)["targets"] for f in t["findings"]]
+
+
+@pytest.mark.parametrize("env", [{}, {"COLUMNS": "40"}])
+def test_piped_full_output_never_breaks_a_message(models, env):
+    findings = _findings(models)
+    assert any(len(f["message"]) > 100 for f in findings)  # an 80-column wrap would break these
+    proc = run_cli(".", cwd=models, env=env)  # stdout is a pipe: CI logs, `| less`, pre-commit
+    lines = proc.stdout.splitlines()
+    for f in findings:
+        assert "      " + f["message"] in lines, f["message"]
+        if f["hint"]:
+            assert "      fix: " + f["hint"] in lines, f["hint"]
+    assert not [line for line in lines if line != line.rstrip()]  # no padding after the text
+
+
+def test_width_wraps_with_a_hanging_indent(models):
+    proc = run_cli("--width", "60", ".", cwd=models)
+    lines = proc.stdout.splitlines()
+    assert lines and max(len(line) for line in lines) <= 60
+    long = next(f["message"] for f in _findings(models) if len(f["message"]) > 100)
+    at = next(i for i, line in enumerate(lines) if line.startswith("      ") and long.startswith(line.strip()))
+    assert lines[at + 1].startswith("      ") and not lines[at + 1].startswith("       ")  # the message goes on, indented
+
+
+def test_a_terminal_wraps_at_columns(models):
+    pty = pytest.importorskip("pty")
+    import os
+    import subprocess
+    import sys
+
+    leader, follower = pty.openpty()
+    env = {**os.environ, "COLUMNS": "60", "NO_COLOR": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "quantlint", "."], stdout=follower, stderr=subprocess.PIPE,
+                            cwd=models, env=env)
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # EIO: the child closed its end
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    proc.wait(timeout=60)
+    os.close(leader)
+    lines = b"".join(chunks).decode("utf-8").replace("\r\n", "\n").splitlines()
+    assert len(lines) > 5 and max(len(line) for line in lines) <= 60
+
+
+def test_piped_inspect_keeps_each_row_on_one_line(make_gguf):
+    from quantlint.enrich import enrich
+    from quantlint.lint import read_target
+    from quantlint.report.inspect import overview_rows
+    from quantlint.runtime.memory import memory_rows
+    from quantlint.settings import LintSettings
+    from quantlint.targets import expand
+
+    path = make_gguf("tiny-Q3_K_M.gguf", "Q3_K_M")
+    model = enrich(read_target(expand([str(path)])[0]), LintSettings())
+    rows = overview_rows(model) + memory_rows(model)
+    assert any(len(value) > 100 for _, value in rows)  # an 80-column table would wrap these
+    lines = run_cli("inspect", str(path), env={"COLUMNS": "50"}).stdout.splitlines()
+    for key, value in rows:
+        assert any(re.fullmatch(rf"{re.escape(key)} +{re.escape(value)}", line) for line in lines), (key, value)
+
+
+# -- start-up: what a lint imports --------------------------------------------------------------
+MODULES_AFTER_LINT = """
+import sys
+sys.argv = ["quantlint", *sys.argv[1:]]
+from quantlint.__main__ import main
+try:
+    main()
+except SystemExit:
+    pass
+sys.stderr.write("\\nMODULES " + " ".join(sorted(sys.modules)) + "\\n")
+"""
+
+
+@pytest.mark.parametrize("fmt", ["json", "json-lines", "concise", "full"])
+def test_a_local_lint_never_imports_rich_or_typer(make_gguf, fmt):
+    import os
+    import subprocess
+    import sys
+
+    path = make_gguf("tiny-Q3_K_M.gguf", "Q3_K_M")  # findings to print, not just a clean line
+    env = {**os.environ, "NO_COLOR": "1"}
+    env.pop("FORCE_COLOR", None)
+    proc = subprocess.run([sys.executable, "-c", MODULES_AFTER_LINT, "--output-format", fmt, str(path)],
+                          capture_output=True, text=True, env=env, timeout=60)
+    assert "QL101" in proc.stdout  # it did lint and report
+    modules = set(proc.stderr.rsplit("MODULES ", 1)[1].split())
+    # full output into a pipe without colour is plain text: no rich needed either
+    assert not {m.split(".")[0] for m in modules} & {"rich", "typer", "click"}
