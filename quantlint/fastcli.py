@@ -37,6 +37,7 @@ OPTIONS: dict[str, tuple[str, str]] = {
     "--statistics": ("statistics", "flag"),
     "--color": ("color", "str"),
     "--width": ("width", "int"),
+    "--sarif-root": ("sarif_root", "str"),
     "--config": ("config", "str"),
     "--isolated": ("isolated", "flag"),
     "--baseline": ("baseline", "str"),

@@ -163,7 +163,8 @@ def _report(resolved: Resolved, registry: Registry, results: list[TargetResult],
     from quantlint.report import write
 
     name = resolved.output_format
-    options = {"color": resolved.color, "width": resolved.width, "crashed": crashed, "failures": registry.failures,
+    options = {"color": resolved.color, "width": resolved.width, "sarif_root": resolved.sarif_root,
+               "crashed": crashed, "failures": registry.failures,
                "rules": [registry.rules[c] for c in resolved.enabled_rules if c in registry.rules]}
     if resolved.statistics:
         name, options["format"] = "statistics", resolved.output_format

@@ -22,6 +22,7 @@ SAMPLES = [
     ["--statistics", "--color", "never", "--isolated", "--config", "q.toml", "m.gguf"],
     ["--width", "100", "m.gguf"],
     ["--width=72", "--color", "always", "m.gguf"],
+    ["--output-format", "sarif", "--sarif-root", "repo", "repo/m.gguf"],
     ["-c", "8192", "-ctk", "q4_0", "-ctv", "q8_0", "--memory", "24GiB,24GiB", "--runtime", "llama.cpp", "m.gguf"],
     ["--ctx-size=4096", "--cache-type-k=q8_0", "m.gguf"],
     ["--expect", "meta-llama/Llama-3.1-8B-Instruct", "--card", "README.md", "--offline", "m.gguf"],
