@@ -31,6 +31,8 @@ class ConfigError(ValueError):
 
 @dataclass
 class CliValues:
+    """The check command's options as parsed, by typer or by the fast path (quantlint.fastcli)."""
+
     paths: list[str]
     output_format: str | None = None
     output_file: str | None = None
@@ -62,6 +64,8 @@ class CliValues:
 
 @dataclass
 class Resolved:
+    """CLI values and the config file merged: everything a lint run needs."""
+
     paths: list[str]
     settings: LintSettings
     selection: Selection

@@ -23,6 +23,8 @@ from quantlint.targets import Target, expand
 
 @dataclass
 class Linted:
+    """A target and its lint result, kept together for ignores and baselines."""
+
     target: Target
     result: TargetResult
 

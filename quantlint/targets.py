@@ -20,6 +20,8 @@ SKIP_DIRS = {".git", ".hg", ".svn", "__pycache__", ".venv", "node_modules", ".ca
 
 @dataclass
 class Target:
+    """One thing to lint, as found from the command line's paths and repo names."""
+
     display: str  # as given, or the path found inside a directory
     kind: str  # "file" | "gguf-set" | "hf-dir" | "remote" | "missing"
     path: str

@@ -22,10 +22,9 @@ note on the Model. huggingface_hub is imported only when there is a card to pars
 
 from __future__ import annotations
 
-import logging
+import _thread  # threading.Lock is _thread.allocate_lock; importing threading costs a local lint ~1 ms
 import os
 import re
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +60,8 @@ def _str_or_none(value: Any) -> str | None:
 
 def parse_card(text: str, source: str) -> tuple[CardFacts | None, str | None]:
     """(CardFacts, note) from a card's text. Never raises: a bad card gives (None, "card unreadable: ...")."""
+    import logging  # here, not at the top: logging (with traceback, textwrap) costs ~3 ms per lint
+
     from huggingface_hub import ModelCard
 
     logger = logging.getLogger("huggingface_hub.repocard")
@@ -164,7 +165,7 @@ def _looks_like_repo_id(value: str) -> bool:
 
 
 _FETCHED: dict[tuple[str, str, bool], tuple[str | None, str | None]] = {}  # per process: a scan of
-_FETCH_LOCK = threading.Lock()  # one repo's 20 files asks for the same base card 20 times, concurrently
+_FETCH_LOCK = _thread.allocate_lock()  # one repo's 20 files asks for the same base card 20 times, concurrently
 
 
 def clear_fetch_cache() -> None:
