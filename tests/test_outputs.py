@@ -98,7 +98,7 @@ def test_sarif_info_maps_to_note(tmp_path, make_gguf):
 def test_sarif_rule_names_are_pascal_case(models):
     rules = sarif_of(models)["runs"][0]["tool"]["driver"]["rules"]
     assert len(rules) > 10
-    for rule in rules:  # SARIF 3.49.7 (the multitool's SARIF2012); the kebab name users type stays
+    for rule in rules:  # the multitool's SARIF2012; the kebab name users type stays
         assert re.fullmatch(r"[A-Z][A-Za-z0-9]*", rule["name"]), rule["name"]
         assert rule["name"].lower() == rule["properties"]["name"].replace("-", "")
 

@@ -4,8 +4,8 @@ Shape (validated against the OASIS 2.1.0 schema; see tests/test_outputs.py):
 - tool.driver.rules: every rule that ran, with its docs from the rule docstring
   (shortDescription = first line, fullDescription = "What it does", help = the whole doc as
   text and Markdown), a helpUri, its default level, and tags. `name` is the rule name in
-  PascalCase as the spec recommends (3.49.7; the multitool's SARIF2012), the kebab-case name
-  users type stays in `properties.name`.
+  PascalCase, the one-identifier "friendly name" SARIF tools share (Microsoft's multitool,
+  SARIF2012 ProvideRuleProperties); the kebab-case name users type stays in `properties.name`.
 - results: ruleId/ruleIndex/level, the message (and the fix), one location whose physical part
   names the file and whose logical part names the tensor or metadata key.
 - artifact URIs are relative to `--sarif-root` (default: the working directory, the repository
