@@ -112,7 +112,7 @@ def quantlint_cmd() -> list[str]:
 
 def quantlint_inputs(gemma: Path) -> dict[str, Path]:
     """The real file under its own name, renamed, and as a 100 GiB sparse renamed copy."""
-    return {"own name": gemma, "renamed": renamed_copy(gemma), "100 GiB sparse, renamed": sparse_copies(gemma)["100 GiB"]}
+    return {"own name": gemma, "renamed": renamed_copy(gemma), "100 GiB sparse renamed": sparse_copies(gemma)["100 GiB"]}
 
 
 def peer_tools(path: Path, include_reader: bool, quantlint_on: dict[str, Path]) -> list[Tool]:
