@@ -235,8 +235,12 @@ def import_share(path: Path) -> dict[str, Any]:
     python = str(Path(quantlint_cmd()[0]).parent / "python")
     from benchmarks.harness import bench_env
 
-    proc = subprocess.run([python, "-X", "importtime", "-m", "quantlint", str(path)],
+    # The console script itself, not `-m quantlint`: from the repository root, -m would import
+    # the checkout's sources (sys.path[0] is the working directory), not the installed wheel.
+    proc = subprocess.run([python, "-X", "importtime", quantlint_cmd()[0], str(path)],
                           capture_output=True, text=True, env=bench_env({}))
+    if proc.returncode not in (0, 1):
+        raise RuntimeError(f"quantlint failed under -X importtime: {proc.stderr[-300:]}")
     total_us = 0
     heavy = {}
     for line in proc.stderr.splitlines():
