@@ -170,6 +170,12 @@ def _notifications(results: list[Any], options: dict[str, Any]) -> list[dict[str
     return notes
 
 
+def _folder_uri(folder: Path) -> str:
+    """A base URI ends with a slash (SARIF 3.14.14): file:///repo/ (and file:/// for /)."""
+    uri = folder.as_uri()
+    return uri if uri.endswith("/") else uri + "/"
+
+
 def sarif_document(results: list[Any], options: dict[str, Any]) -> dict[str, Any]:
     rules = _rules_for(results, options)
     rule_index = {r.code: i for i, r in enumerate(rules)}
@@ -180,7 +186,7 @@ def sarif_document(results: list[Any], options: dict[str, Any]) -> dict[str, Any
                             "informationUri": HOMEPAGE, "rules": [rule_descriptor(r) for r in rules]}},
         "invocations": [{"executionSuccessful": not options.get("crashed"),
                          "toolExecutionNotifications": _notifications(results, options)}],
-        "originalUriBaseIds": {"%SRCROOT%": {"uri": root.as_uri().rstrip("/") + "/"}},
+        "originalUriBaseIds": {"%SRCROOT%": {"uri": _folder_uri(root)}},
         "results": sarif_results,
         "columnKind": "unicodeCodePoints",
     }
