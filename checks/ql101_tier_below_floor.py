@@ -28,6 +28,20 @@ Take the floor tier instead: "Q3 -> Q4_K_M is the cleanest jump; IQ2 -> Q4_K_M n
 improves" (the seed). If memory is the reason, a smaller model at Q4_K_M usually beats a
 bigger one at Q2/Q3; `quantlint pick ORG/REPO --memory 24GiB` lists what fits.
 
+## Native and QAT precision (the exemption)
+The floor measures how far a quant squeezed a model trained at 16 bits. It does not apply to a
+file stored at the precision its model was released in, and such a file gets one **info** note
+naming the reason instead of a warning or an error. quantlint/facts/native_precision.py is the
+table, with its sources:
+- a ternary model (general.architecture `bitnet` or `bitnet-b1.58`, or "BitNet"/"TriLM" in its
+  name) in TQ1_0, TQ2_0 or I2_S: trained with weights in {-1, 0, 1}, stored exactly;
+- gpt-oss (general.architecture `gpt-oss`) in MXFP4_MOE: its experts were released in MXFP4;
+- a quantization-aware-trained release: the word "qat" in the file, repo, general.name/finetune
+  or card name, or in a tag, and the quant at or above the bit width named after it ("qat-q4_0",
+  "qat-int4"; 4 bits when none is named): Google's gemma-3-*-it-qat-q4_0-gguf. A QAT model
+  quantized below what it was trained for is judged like any other.
+A Llama quantized to TQ2_0 is not ternary-trained and still gets its error.
+
 ## Options
 `floor` (a llama.cpp quant label, default Q4_K_M; also `--floor` and `--profile high-stakes`).
 """
@@ -39,6 +53,7 @@ from collections.abc import Iterator
 from quantlint.facts.tiers import SOURCE_SHORT, floor_bits, is_below, next_safer, normalise_label, quality_context, tier
 from quantlint.findings import Finding
 from quantlint.model import Model
+from quantlint.precision import native_precision
 from quantlint.settings import CheckContext
 
 CODE = "QL101"
@@ -79,6 +94,16 @@ def _gguf(model: Model, floor: str, profile: str = "") -> Iterator[Finding]:
         severity = "warning"
     else:
         severity = "info"
+    native = native_precision(model, {t.label}, t.bit_class)
+    if native is not None:
+        yield Finding(
+            message=(f"{t.label} is below the floor {floor}{profile}, but it is this model's released precision: "
+                     f"{native.family}, {native.reason} (recognised by {native.evidence}); the floor does not apply"),
+            hint="Nothing to change: this is the precision the model was made for.",
+            location=model.quant_source, severity="info",
+            data={"quant": t.label, "floor": floor, "native": {"family": native.family, "reason": native.reason,
+                                                               "evidence": native.evidence, "source": native.source}})
+        return
     step = next_safer(t.label, floor)
     # The source is named once, in the message; the hint's figures come from the same table.
     context = quality_context(t.label, SOURCE_SHORT)

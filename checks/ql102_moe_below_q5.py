@@ -45,7 +45,14 @@ at Q4_K_M is often the better trade.
 ## Options
 `min_expert_bpw`: the threshold. By default it follows the floor: one bit class above it
 (floor Q4_K_M -> 5.0 bpw; `--floor Q5_K_M` or `--profile high-stakes` -> 6.0; `--floor Q3_K_M`
--> 4.0). gpt-oss experts stored in MXFP4, the format the model was released in, are not judged.
+-> 4.0).
+
+## Native precision (the exemption)
+Experts stored in the format their model was released in are not judged: gpt-oss
+(general.architecture `gpt-oss`) with MXFP4 experts (llama.cpp PR #15091 runs it "in native
+MXFP4 format"), or a ternary model (BitNet, TriLM) in TQ1_0/TQ2_0. Such a file gets one **info**
+note naming the reason; its always-active tensors are still judged. The table and its sources
+are in quantlint/facts/native_precision.py (`quantlint explain QL101` tells the whole rule).
 """
 
 from __future__ import annotations
@@ -54,8 +61,10 @@ import re
 from collections.abc import Iterator
 
 from quantlint.facts.tiers import floor_bits, normalise_label
+from quantlint.facts.native_precision import NativeReason
 from quantlint.findings import Finding
 from quantlint.model import Model, TensorRecord
+from quantlint.precision import native_precision
 from quantlint.settings import CheckContext
 
 CODE = "QL102"
@@ -70,8 +79,6 @@ GROUPS = (
     ("shared experts", re.compile(r"^blk\.\d+\.ffn_\w+_shexp\.")),
     ("dense FFN", re.compile(r"^blk\.\d+\.ffn_(?:gate|up|down)\.weight$")),
 )
-# Architectures released with MXFP4 experts (their native format, not a post-hoc quant).
-NATIVE_MXFP4 = {"gpt-oss"}
 
 
 def _floor(ctx: CheckContext) -> str:
@@ -106,9 +113,10 @@ def _always_active_parts(model: Model) -> dict[str, float]:
     return parts
 
 
-def _native_mxfp4(model: Model) -> bool:
+def _native_experts(model: Model) -> NativeReason | None:
+    """Why the expert tensors' types are the model's own released precision, if they are."""
     types = set(model.moe.expert_tensor_types) if model.moe else set()
-    return (model.architecture or "") in NATIVE_MXFP4 and types == {"MXFP4"}
+    return native_precision(model, types) if types else None
 
 
 def _first_expert_tensor(model: Model) -> str | None:
@@ -120,11 +128,14 @@ def check(model: Model, ctx: CheckContext) -> Iterator[Finding]:
     if moe is None or moe.experts <= 1:
         return
     limit, why = threshold(ctx)
-    experts_bpw = None if _native_mxfp4(model) else moe.expert_bits_per_weight
+    native = _native_experts(model)
+    experts_bpw = None if native else moe.expert_bits_per_weight
     active_bpw = moe.always_active_bits_per_weight
     low_experts = experts_bpw is not None and experts_bpw < limit
     low_active = active_bpw is not None and active_bpw < limit
     if not (low_experts or low_active):
+        if native is not None and moe.expert_bits_per_weight is not None and moe.expert_bits_per_weight < limit:
+            yield _native_note(model, native, moe.expert_bits_per_weight, limit, why)
         return
 
     shape = f"{moe.experts} experts" + (f", {moe.experts_used} used" if moe.experts_used else "")
@@ -164,3 +175,16 @@ def check(model: Model, ctx: CheckContext) -> Iterator[Finding]:
         data={"where": where, "threshold": limit, "expert_bpw": experts_bpw, "always_active_bpw": active_bpw,
               "always_active_parts": parts, "experts": moe.experts, "experts_used": moe.experts_used},
     )
+
+
+def _native_note(model: Model, native: NativeReason, bpw: float, limit: float, why: str) -> Finding:
+    types = ", ".join(sorted(model.moe.expert_tensor_types)) if model.moe else ""
+    return Finding(
+        message=(f"MoE experts at {bpw:.2f} bpw ({types}) are below {limit:g} bpw ({why}), but that is this model's "
+                 f"released precision: {native.family}, {native.reason} (recognised by {native.evidence}); "
+                 "the threshold does not apply"),
+        hint="Nothing to change: the experts are stored as the model was released.",
+        location=_first_expert_tensor(model), severity="info",
+        data={"where": "experts", "threshold": limit, "expert_bpw": bpw,
+              "native": {"family": native.family, "reason": native.reason, "evidence": native.evidence,
+                         "source": native.source}})

@@ -1,8 +1,18 @@
 """The declared quant label disagrees with the tensor mix measured in the file.
 
 ## What it does
-Takes what the file declares: `general.file_type`, and the quant tag in the file name or repo
-name (Q4_K_M, IQ3_XXS, UD-Q4_K_XL, Q6_K_L...). For each, it computes the range of bits per
+Compares three things pairwise and reports the pair that disagrees: the quant tag in the file
+name or repo name (Q4_K_M, IQ3_XXS, UD-Q4_K_XL, Q6_K_L...), `general.file_type`, and the
+tensor mix measured in the file.
+- **Name vs general.file_type** (**warning**): `...-Q4_K_M.gguf` whose file_type is Q4_K_S. The
+  message says which of the two the measured mix fits. Publishers' labels that are not
+  llama.cpp file types but documented conventions (quantlint/facts/quant_labels.py
+  CONVENTIONS, with sources) are accepted with the file types they imply: bartowski's `_L`
+  variants (Q4_K_L = Q4_K_M with Q8_0 embed/output), unsloth's `UD-*_XL` per-layer recipes,
+  mradermacher's `i1-` imatrix prefix, the retired `Q4_0_4_4`/`Q4_0_4_8`/`Q4_0_8_8` repacks of
+  Q4_0, `MXFP4` for MXFP4_MOE. A tag-shaped word that is neither (Q4_K_XXL, ik_llama.cpp's
+  IQ4_KS) is reported as unknown (**info**), never as a mismatch.
+- **Label vs mix**: for each declared label it computes the range of bits per
 weight that llama-quantize's mix for that label can produce over the block weight matrices
 (quantlint/facts/mixes.py, from llama.cpp's `llama_tensor_get_type`, including the fallbacks
 for rows not divisible by 256: Q4_K -> Q5_0, Q6_K -> Q8_0, ...), and compares the file's
@@ -42,8 +52,8 @@ from collections import Counter
 from collections.abc import Iterator
 
 from quantlint.facts.mixes import SOURCE, llama_cpp_guess, mix_range
-from quantlint.facts.quant_labels import QuantTag, parse_quant_label
-from quantlint.facts.tiers import tier
+from quantlint.facts.quant_labels import CONVENTIONS, QuantTag, accepted_file_types, parse_quant_label, unknown_quant_tag
+from quantlint.facts.tiers import normalise_label, tier
 from quantlint.findings import Finding
 from quantlint.model import Model, TensorRecord
 from quantlint.settings import CheckContext
@@ -100,9 +110,71 @@ def _declared(model: Model) -> list[tuple[str, str, QuantTag | None]]:
     return out
 
 
+def _fits(bpw: float | None, label: str, custom: bool = False) -> bool | None:
+    rng = mix_range(tier(label).label if tier(label) else label)
+    if bpw is None or rng is None:
+        return None
+    low = rng.low_bpw - (CUSTOM_SLACK if custom else 0.0)
+    return low - EPSILON <= bpw <= rng.high_bpw + EPSILON
+
+
+def _name_vs_file_type(model: Model, matrices: list[TensorRecord]) -> list[tuple[str, Finding]]:
+    """(where, finding) for each name whose tag disagrees with general.file_type (the measured
+    mix says which of the two it fits), or whose tag is unknown."""
+    out: list[tuple[str, Finding]] = []
+    if model.quant_source != "general.file_type" or not model.quant:
+        return out
+    declared = normalise_label(model.quant)
+    for where, name in (("the file name", model.identity.file_name), ("the repo name", model.identity.repo)):
+        tag = parse_quant_label(name)
+        if tag is None:
+            unknown = unknown_quant_tag(name)
+            if unknown:
+                out.append((where, Finding(
+                    message=(f"{where} carries the quant tag {unknown}, which is neither a llama.cpp file type nor a "
+                             f"publisher convention quantlint knows: not compared (general.file_type says {declared})"),
+                    hint="Check the publisher's card for what the tag means; the measured mix is what the file holds.",
+                    location=_location(where), severity="info", data={"tag": unknown, "file_type": declared})))
+            continue
+        accepted = accepted_file_types(tag)
+        if declared in accepted:
+            continue
+        measured = _measure(matrices, declared)
+        bpw = measured[0] if measured else None
+        fits_declared = _fits(bpw, declared)
+        fits_name = _fits(bpw, tag.base, tag.custom)
+        name_label = tag.raw.upper() if tag.custom else tag.label
+        if fits_declared and not fits_name:
+            verdict = f"the block weights ({bpw:.2f} bpw) fit {declared}, not {name_label}"
+        elif fits_name and not fits_declared:
+            verdict = f"the block weights ({bpw:.2f} bpw) fit {name_label}, not {declared}: general.file_type is wrong"
+        elif bpw is not None:
+            verdict = f"the block weights ({bpw:.2f} bpw) fit both mixes' ranges, so general.file_type is the better witness"
+        else:
+            verdict = "no block weights to measure"
+        convention = CONVENTIONS.get(tag.label)
+        known = f" ({convention.publisher}: {convention.implies})" if convention else ""
+        # Point at the side the measured mix contradicts; with no evidence either way, at the name.
+        location = "general.file_type" if (fits_name and not fits_declared) else _location(where)
+        out.append((where, Finding(
+            message=(f"{where} says {name_label}{known}, but general.file_type {model.file_type} says {declared}; {verdict}"),
+            hint=("The name promises one tier and the file is another: rename it to what it is, or re-download the "
+                  "quant you meant from the publisher."),
+            location=location,
+            data={"pair": [where, "general.file_type"], "name_label": name_label, "file_type": declared,
+                  "accepted_file_types": sorted(accepted), "measured_bpw": None if bpw is None else round(bpw, 4),
+                  "fits_file_type": fits_declared, "fits_name": fits_name})))
+    return out
+
+
 def _gguf(model: Model) -> Iterator[Finding]:
     matrices = _block_matrices(model)
+    paired = _name_vs_file_type(model, matrices)
+    yield from (f for _, f in paired)
+    reported = {where for where, _ in paired}
     for label, where, tag in _declared(model):
+        if where in reported:  # the pair finding above already says what the mix fits
+            continue
         base = tag.base if tag else label
         rng = mix_range(tier(base).label if tier(base) else base)
         if rng is None:

@@ -9,13 +9,29 @@ sides and where each was read:
 - the file: GGUF `general.basename`/`general.finetune`/`general.size_label` (else
   `general.name`), or config.json `_name_or_path` for a Hugging Face folder.
 
-Names are parsed with gguf-py's own model-id parser (the one convert_hf_to_gguf writes those
-keys with), after stripping quant tags and -GGUF/-EXL2/-AWQ/-GPTQ. It fires when the promise
+Names are parsed with the grammar of gguf-py's model-id parser (the one convert_hf_to_gguf
+writes those keys with; re-implemented in quantlint.naming), after dropping the words that
+promise nothing about the model: quant tags, -GGUF/-EXL2/-AWQ/-GPTQ, vocab, header, imat,
+imatrix, i1, split and shard markers (-00001-of-00003, .part1of2). It fires when the promise
 names a fine-tune (Instruct, Chat, it, or a named tune such as Hermes or Coder) that the file
 lacks, or when the promise is a fine-tune (or an explicit `--expect`) and the file is a
 different model (another size, version or family). For remote targets the base_model's own
 card is read too: "quantized from X, a fine-tune of Y" fires when the file is Y. With nothing
 promised, it says nothing.
+
+The verdict weighs evidence. Evidence that the file is the base model: `general.finetune`
+spelled base/pretrained, or a converter-written identity (`general.basename`/`size_label`,
+`general.name`, `_name_or_path`) naming no fine-tune. Evidence against: a `general.finetune`
+that is not base (even an opaque training-run name like `8k-lc100k-mix1-ep2`, which
+convert_hf_to_gguf takes from `_name_or_path`), a chat template with roles or turn markers,
+instruction-tuning tags (general.tags, card tags, pipeline_tag conversational), a card whose
+model_name is the chat model.
+- **error**: the file positively says base and nothing says otherwise (whoever promised the
+  fine-tune: --expect, the card, the repo or the file name).
+- **warning**: the evidence is mixed (a base identity with a chat template, or instruction
+  tags), nothing positively says base, or the file names another fine-tune than promised.
+- **nothing**: an Instruct/Chat promise over a file that names its own fine-tune (a training
+  run) and carries chat evidence: that file is the instruct model.
 
 ## Why is this bad?
 The seed's fifth diagnosis: "You're using a quantized 'base' model and expecting the fine-tune
@@ -42,6 +58,7 @@ says. If the file really is the fine-tune, ask the publisher to fix its metadata
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -69,9 +86,53 @@ def _location(model: Model) -> str | None:
     return "config.json" if model.identity.name_or_path else None
 
 
+CHAT_EVIDENCE = ("chat-template", "chat-tag", "card")
+
+
+def _explained_away(promise: dict[str, Any], against: list[dict[str, str]]) -> bool:
+    """An Instruct/Chat promise the file keeps under another name: it names a fine-tune of its
+    own (a training run such as "8k-lc100k-mix1-ep2") and carries chat evidence (a template
+    with turn markers, instruction tags, a card naming the chat model)."""
+    missing = set(promise.get("missing_markers") or [])
+    kinds = {e["kind"] for e in against}
+    return bool(missing) and missing <= {"instruct"} and "finetune" in kinds and bool(kinds & set(CHAT_EVIDENCE))
+
+
+def _opaque(finetune: str) -> bool:
+    """A run name rather than a tuning word: some part of it mixes letters and digits."""
+    return any(re.search(r"[a-z]", p) and re.search(r"\d", p) for p in re.split(r"[-_\s]+", finetune.lower()))
+
+
+def _severity(promise: dict[str, Any], prov: dict[str, Any]) -> tuple[str | None, str]:
+    """(severity override or None for error, a note on the evidence) for a fine-tune verdict.
+
+    An error needs the file to say positively that it is the base model, with nothing saying
+    otherwise; a promise the file's own evidence contradicts is a warning."""
+    against = prov.get("not_base_evidence") or []
+    base = prov.get("base_evidence") or []
+    if promise.get("verdict") == "other-finetune":  # it names a fine-tune: nothing says it is the base
+        named = next((e["evidence"] for e in against if e["kind"] == "finetune"), None)
+        if not named:
+            return "warning", ""
+        if _opaque(named):  # a training run's name ("8k-lc100k-mix1-ep2") says nothing either way
+            return "warning", (f". The file names a fine-tune of its own ({named}), so it is not the base model; "
+                               "whether it is the one promised, its name does not say")
+        return "warning", f". The file is a fine-tune too ({named}), but another one than promised"
+    if base and not against:
+        return None, ""
+    if any(e["kind"] == "chat-template" for e in against):
+        return "warning", ". The file does carry a chat template, so its metadata may just be incomplete"
+    if against:
+        shown = "; ".join(f"{e['source']} {e['evidence']!r}" for e in against[:3])
+        return "warning", f". Other evidence says it is not the base model: {shown}"
+    return "warning", ". Nothing in the file says positively that it is the base model"
+
+
 def check(model: Model, ctx: CheckContext) -> Iterator[Finding]:
     prov = model.provenance or {}
-    firing = [p for p in prov.get("promises", []) if _fires(p)]
+    against = prov.get("not_base_evidence") or []
+    firing = [p for p in prov.get("promises", []) if _fires(p)
+              and not (p.get("verdict") in FINETUNE_VERDICTS and _explained_away(p, against))]
     if not firing:
         return
     first = firing[0]
@@ -85,9 +146,9 @@ def check(model: Model, ctx: CheckContext) -> Iterator[Finding]:
     if others:
         message += f". Also promised by: {', '.join(others)}"
     severity = None
-    if first.get("verdict") == "base-instead-of-finetune" and prov.get("has_chat_template"):
-        severity = "warning"  # a chat template hints that only the metadata is incomplete
-        message += ". The file does carry a chat template, so its metadata may just be incomplete"
+    if first.get("verdict") in FINETUNE_VERDICTS:
+        severity, note = _severity(first, prov)
+        message += note
     if first.get("verdict") == "other-model":
         hint = ("This is not the model that was promised: check that you downloaded the right file "
                 "(`quantlint inspect FILE` shows what its header says), or that --expect names the model you meant.")
@@ -100,5 +161,5 @@ def check(model: Model, ctx: CheckContext) -> Iterator[Finding]:
         location=_location(model),
         severity=severity,
         data={"promise": {k: first.get(k) for k in ("source", "value", "verdict", "missing_markers", "finetune_of")},
-              "file": file_side},
+              "file": file_side, "base_evidence": prov.get("base_evidence") or [], "not_base_evidence": against},
     )

@@ -12,6 +12,11 @@ the file's own vocabulary (`tokenizer.ggml.tokens`, without decoding it) and rep
   a rendered prompt's special tokens only among CONTROL, USER_DEFINED and UNKNOWN ones
   (src/llama-vocab.cpp @0c1e57098, cache_special_tokens). Tokens llama.cpp re-types itself at
   load (`<|eot_id|>`, `<|im_end|>`, `<end_of_turn>`...) are reported as info.
+The message says which feature each missing token serves (quantlint/facts/template_features.py):
+role/turn markers (`<|im_start|>`, `<｜User｜>`), tool-call markers (`<｜tool▁calls▁begin｜>`,
+`[TOOL_CALLS]`, `<|python_tag|>`), reasoning (`<think>`) or image markers, and so what will
+break: the whole conversation when turn markers are missing, only tool calling when only the
+tool-call markers are.
 `[INST]`-style tokens are plain text in Llama 2 and Mistral v0.1/v0.2 vocabularies, so they are
 checked only when the vocabulary has another token of their family. Nothing is reported when
 the target has no vocabulary to look in (a directory without tokenizer files).
@@ -23,7 +28,10 @@ run on, switch roles or ignore the system prompt: the "tokenizer baked into the 
 match" garbling the seed describes. ggufdoctor's S004 reports the same (peers.md).
 
 ## Example
-A ChatML template (`<|im_start|>user`) in a GGUF whose vocabulary has no `<|im_start|>`.
+A ChatML template (`<|im_start|>user`) in a GGUF whose vocabulary has no `<|im_start|>`: every
+turn breaks. A DeepSeek-R1-Distill-Qwen GGUF (Qwen's vocabulary, DeepSeek's template) whose
+vocabulary has `<｜User｜>` and `<｜Assistant｜>` but no `<｜tool▁calls▁begin｜>`: chat works,
+tool calling breaks.
 
 ## How to fix
 Use the template that belongs to this tokenizer (the base model's), or a conversion whose
@@ -36,6 +44,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from quantlint.facts.pretokenizers import LLAMA_CPP_FORCED_SPECIAL
+from quantlint.facts.template_features import LABELS, TURNS, feature_of, what_breaks
 from quantlint.facts.template_patterns import KNOWN_ROLE_TOKENS
 from quantlint.findings import Finding
 from quantlint.model import Model
@@ -87,13 +96,7 @@ def check(model: Model, ctx: CheckContext) -> Iterator[Finding]:
             elif hit.matched_as_special is False and not maybe_text:
                 (retyped if emitted.text in LLAMA_CPP_FORCED_SPECIAL else mistyped).append((emitted, hit))
         if missing:
-            names = [f"{e.text} (line {e.line})" for e in missing]
-            yield Finding(
-                message=(f"{location} writes {_listing(names)}, not in the {len(vocab):,}-token vocabulary: "
-                         "the runtime splits each into ordinary text pieces, so the model never sees its turn markers"),
-                hint="Use the template that belongs to this tokenizer (the base model's), or a conversion whose vocabulary has these tokens.",
-                location=location, data={"template": location, "missing": [e.text for e in missing],
-                                         "lines": [e.line for e in missing]})
+            yield _missing_finding(location, missing, vocab)
         for group, severity, why in ((mistyped, None, "llama.cpp splits such tokens as plain text instead of matching the one token the model was trained on"),
                                      (retyped, "info", "llama.cpp re-types these at load ('control-looking token ... probably a bug in the model'); other runtimes may not")):
             if not group:
@@ -105,3 +108,24 @@ def check(model: Model, ctx: CheckContext) -> Iterator[Finding]:
                 location=location, severity=severity,
                 data={"template": location, "tokens": [e.text for e, _ in group],
                       "types": [h.type_name for _, h in group], "ids": [h.index for _, h in group]})
+
+
+def _missing_finding(location: str, missing: list, vocab: "VocabIndex") -> Finding:
+    """One finding per template, grouped by the feature the missing tokens serve."""
+    groups: dict[str, list] = {}
+    for e in missing:
+        groups.setdefault(feature_of(e.text), []).append(e)
+    parts = []
+    for feature, items in groups.items():
+        names = [f"{e.text} (line {e.line})" for e in items]
+        label = LABELS.get(feature, f"{feature} markers")
+        parts.append(f"{label} {_listing(names)}: {what_breaks(feature)}")
+    message = (f"{location} writes tokens not in the {len(vocab):,}-token vocabulary, which the runtime splits into "
+               f"ordinary text pieces: {'; '.join(parts)}")
+    if TURNS not in groups:
+        message += ". The turn markers are present, so plain chat works"
+    return Finding(
+        message=message,
+        hint="Use the template that belongs to this tokenizer (the base model's), or a conversion whose vocabulary has these tokens.",
+        location=location, data={"template": location, "missing": [e.text for e in missing],
+                                 "lines": [e.line for e in missing], "features": sorted(groups)})

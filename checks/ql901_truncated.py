@@ -1,9 +1,12 @@
-"""Tensor data extends past the end of the file: an interrupted or partial download.
+"""The file ends before the bytes it declares, in the header or the tensor data: an interrupted download.
 
 ## What it does
 Compares where the header says the last tensor's data ends with the size of the file, and
 reports one finding: the bytes expected, the bytes found and how much is missing. A file cut
-inside the header itself is reported here too.
+inside the header itself is reported here too (an empty file, a 2-byte `GG`, a cut inside a
+string, an array, a tensor info or the padding): the message names the byte where the file
+ends and how many bytes, at least, are missing. A length or count past llama.cpp's own limits
+is not a truncation but corruption (QL902).
 
 ## Why is this bad?
 A truncated model loads partway and then crashes (llama.cpp: "tensor data is not within the
@@ -13,7 +16,10 @@ the most common one.
 
 ## Example
 A 253,113,024-byte GGUF cut in half by a dropped connection:
-`expected 253,113,024 bytes, found 126,556,512`.
+`expected 253,113,024 bytes, found 126,556,512`. The same file cut at 1 MiB, inside its
+vocabulary: `the file ends at byte 1,048,576, inside the header while reading array
+'tokenizer.ggml.tokens' (262,144 strings) at offset 979: at least 1,055,375 more bytes are
+missing`.
 
 ## How to fix
 Download the file again (`huggingface-cli download` resumes partial files) and compare its

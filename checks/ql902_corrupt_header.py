@@ -1,13 +1,16 @@
-"""The header is malformed: bad magic, unsupported version, impossible lengths or counts.
+"""The header is malformed: bytes that are present and wrong, as llama.cpp's loader judges them.
 
 ## What it does
 Reports what the header walker found broken, and at which byte offset: a bad magic number,
-an unsupported GGUF version, a string or array longer than the bytes that remain, more than
-four dimensions, dimensions whose product overflows, an unknown value or tensor type,
-duplicate keys or tensor names, misaligned or overlapping tensor data, a bad
-`general.alignment`, or a safetensors header that is not valid. A mangled header can hold
-thousands of faults: the first 20 are listed, and the last of them says how many more there
-are (in JSON and SARIF also as `data.unlisted_faults`).
+GGUF version 0, a string or array past llama.cpp's limits (1 GiB, 2**30 elements), an empty
+key, a tensor name of 64 bytes or more, more than four dimensions, negative dimensions or ones
+whose product overflows, an unknown value type or an impossible tensor type id, duplicate keys
+or tensor names, tensor data not packed in order at the alignment (misaligned, overlapping or
+with gaps: ggml/src/gguf.cpp refuses all three), a bad `general.alignment`, or a safetensors
+header that is not valid. A file that merely ends too early is QL901; an old or newer format
+is QL905; what the loader accepts (non-UTF-8 strings) is at most QL907.
+A mangled header can hold thousands of faults: the first 20 are listed, and the last of them
+says how many more there are (in JSON and SARIF also as `data.unlisted_faults`).
 
 ## Why is this bad?
 Runtimes trust these fields to allocate memory and compute offsets. A corrupt header makes

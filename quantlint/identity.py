@@ -3,22 +3,21 @@
 Names come from many places (a file name, a repo id, the model card's base_model, --expect,
 GGUF general.* keys, config.json _name_or_path) and are spelled many ways: "Meta Llama 3.1 8B",
 "meta-llama/Llama-3.1-8B-Instruct", "Meta-Llama-3.1-8B-Instruct-Q4_K_M.gguf". They are parsed
-with gguf-py's own model-id parser (`gguf.metadata.Metadata.get_model_id_components`, the one
-convert_hf_to_gguf uses to write general.basename/finetune/size_label), after working around
-its known quirks (../shared/reference/gguf-facts.md §6.2): a trailing -GGUF lands in the
-finetune, quant suffixes like IQ2_XXS land there too, names with spaces are not parsed at all,
-and a bare name ("X") gives no basename.
-
-`import gguf` costs about 0.15 s (it imports numpy), as much as a whole lint of a local file,
-so a cheap token test (`covered_by`) decides first whether a comparison can find anything at
-all; gguf is imported only when it can.
+with the grammar of gguf-py's model-id parser (`Metadata.get_model_id_components`, the one
+convert_hf_to_gguf uses to write general.basename/finetune/size_label), re-implemented in
+quantlint.naming so that no name ever imports gguf (and numpy), after working around its known
+quirks (../shared/reference/gguf-facts.md §6.2): a trailing -GGUF lands in the finetune, quant
+suffixes like IQ2_XXS land there too, names with spaces are not parsed at all, and a bare name
+("X") gives no basename. Words that promise nothing about the model (quantlint.naming
+PACKAGING_WORDS: vocab, header, GGUF, imatrix, i1, shard and part markers) are dropped first.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
+
+from quantlint import naming
 
 # Tokens that name a quant, a file format or a packaging of weights, never the model itself.
 # The quant labels follow llama.cpp's QUANT_OPTIONS (gguf-facts.md §9.1) and the suffixes the
@@ -34,8 +33,7 @@ _FALLBACK_QUANT_TAG = re.compile(
     )$""",
     re.IGNORECASE | re.VERBOSE,
 )
-_FILE_SUFFIX = re.compile(r"\.(gguf|safetensors|bin|ggml)$", re.IGNORECASE)
-_SPLIT_SUFFIX = re.compile(r"-\d{5}-of-\d{5}$")
+_PART_WORD = re.compile(r"^part\d+(?:of\d+)?$", re.IGNORECASE)
 _HEX_HASH = re.compile(r"^[0-9a-f]{32,64}$", re.IGNORECASE)
 
 # Fine-tune markers that mean "tuned to follow instructions / chat": one class, so that
@@ -44,7 +42,10 @@ CHAT_MARKERS = frozenset({"instruct", "inst", "it", "chat", "instruction", "inst
 CHAT_CLASS = "instruct"
 # Words in a fine-tune slot that do not make a fine-tune: packaging, and the spellings of "base".
 NOT_FINETUNE = frozenset({"hf", "base", "pt", "pretrained", "pretrain", "original", "model", "merged",
-                          "gguf", "ggml", "exl2", "exl3", "awq", "gptq", "mlx", "quantized", "quant", "quants"})
+                          "gguf", "ggml", "exl2", "exl3", "awq", "gptq", "mlx", "quantized", "quant", "quants",
+                          # quantization-aware training: how the weights were made low-bit, not what
+                          # they were tuned for (google/gemma-3-*-it-qat-q4_0-gguf is the "it" model)
+                          "qat"})
 # Publishers that prefix model names ("Meta-Llama-3.1", bartowski's "google_gemma-3"): not a fine-tune.
 VENDOR_WORDS = frozenset({"meta", "google", "mistralai", "microsoft", "qwen", "alibaba", "deepseek", "ai",
                           "nvidia", "ibm", "tiiuae", "openai", "apple", "meta-llama", "metallama", "hf",
@@ -54,8 +55,10 @@ GENERIC_NAMES = frozenset({"model", "ggml", "unsloth", "output", "merged", "chec
 
 
 def _quant_tag(token: str) -> bool:
-    """True for a token that names a quant, a format or a packaging (local table above)."""
-    return bool(_FALLBACK_QUANT_TAG.match(token))
+    """True for a token that names a quant, a format or a packaging (local table above, and
+    quantlint.naming's packaging words: vocab, header, split and part markers)."""
+    lower = token.lower()
+    return bool(_FALLBACK_QUANT_TAG.match(token)) or lower in naming.PACKAGING_WORDS or bool(_PART_WORD.match(lower))
 
 
 def _strip_shared(name: str) -> str:
@@ -71,8 +74,7 @@ def _strip_shared(name: str) -> str:
 def strip_quant(name: str) -> str:
     """"Meta-Llama-3.1-8B-Instruct-Q4_K_M.gguf" -> "Meta-Llama-3.1-8B-Instruct"; also repo suffixes
     (-GGUF, -EXL2, -AWQ, -GPTQ, -4bit), split-shard suffixes and TheBloke's ".Q4_K_M" spelling."""
-    text = _FILE_SUFFIX.sub("", name.strip())
-    text = _SPLIT_SUFFIX.sub("", text)
+    text, _shard, _dropped = naming.peel_suffixes(name.strip())
     text = _strip_shared(text)
     kept: list[str] = []
     for token in re.split(r"[-\s]+", text):
@@ -147,13 +149,6 @@ class ParsedId:
                 "markers": sorted(self.markers), "confident": self.confident}
 
 
-@lru_cache(maxsize=256)
-def _gguf_components(model_id: str) -> tuple[str | None, ...]:
-    from gguf.metadata import Metadata  # heavy (numpy): only when a comparison has to happen
-
-    return tuple(Metadata.get_model_id_components(model_id))
-
-
 def clean_name(name: str) -> str:
     """A name ready for gguf's parser: no quant tags, no spaces (gguf gives up on spaces)."""
     text = name.strip().replace("\\", "/")
@@ -179,7 +174,7 @@ def parse(name: str, source: str, *, confident: bool = True, finetune: str | Non
     cleaned = clean_name(name or "")
     if not cleaned or _HEX_HASH.match(cleaned) or set(tokens(cleaned)) <= GENERIC_NAMES:
         return None
-    _full, org, base, ft, ver, size = _gguf_components(cleaned)
+    _full, org, base, ft, ver, size = naming.model_id_components(cleaned)
     if base is None:  # gguf calls a bare name "too ambiguous"; for a comparison it is the basename
         base = cleaned.rpartition("/")[2] or None
     if ft:
@@ -191,7 +186,7 @@ def parse(name: str, source: str, *, confident: bool = True, finetune: str | Non
 # -- comparison ---------------------------------------------------------------------------------
 def covered_by(promise: str, actual_texts: list[str | None]) -> bool:
     """True when every word of the promise (quant tags and org aside) also appears in what the file
-    says it is: then no comparison can find a conflict, and gguf need not be imported."""
+    says it is: then no comparison can find a conflict, and no name need be parsed."""
     words = set(tokens(clean_name(promise).rpartition("/")[2]))
     have: set[str] = set()
     for text in actual_texts:

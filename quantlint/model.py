@@ -18,7 +18,8 @@ from typing import Any
 class ReadProblem:
     """Something a reader could not read, or found broken, while walking a file.
 
-    kind is one of: "truncated", "corrupt", "lfs-pointer", "unsupported", "unreadable".
+    kind is one of: "truncated", "corrupt", "lfs-pointer", "unsupported", "unreadable", "oddity"
+    (something llama.cpp's loader accepts but no writer should produce; the file stays readable).
     QL9xx checks turn these into findings; the reader itself never knows a rule.
     """
 

@@ -12,9 +12,9 @@ Three sources (issue 5; ../shared/reference/formats.md §0.4 and §7, gguf-facts
   quantlint.readers.card.walk_base_chain for remote targets), so that "quantized from X, a
   fine-tune of Y" is caught when the file turns out to be Y.
 
-The result lands in model.provenance for QL401/QL402/QL403 to read. Pure: no I/O. gguf-py's
-name parser (quantlint.identity) is imported only when a promise is not already covered word
-for word by the file's identity.
+The result lands in model.provenance for QL401/QL402/QL403 to read. Pure: no I/O, and no gguf
+import: names are parsed by quantlint.naming (gguf-py's grammar, re-implemented), and only when a
+promise is not already covered word for word by the file's identity.
 """
 
 from __future__ import annotations
@@ -27,6 +27,12 @@ from quantlint.model import Model
 from quantlint.settings import LintSettings
 
 IDENTITY_RELATIONS = (None, "", "quantized")  # base_model names what this model *is*
+# general.finetune spellings of "no fine-tune" (convert_hf_to_gguf leaves the key out for a base
+# model; some model cards set finetune: base / pretrained by hand).
+BASE_FINETUNES = frozenset({"base", "pretrained", "pretrain", "pt"})
+# A chat template shaped for conversation: it writes roles or turn markers (ChatML <|im_start|>,
+# Llama 3 <|start_header_id|>, Gemma <start_of_turn>, Mistral [INST], DeepSeek <｜User｜>...).
+CHAT_FORMAT = re.compile(r"\brole\b|<\|im_start\|>|<\|start_header_id\|>|<start_of_turn>|\[INST\]|<\uff5cUser\uff5c>|<\|user\|>")
 CHAT_TAGS = frozenset({"conversational", "chat", "instruct", "instruction-tuned", "chatbot"})
 CHAT_WORDS = frozenset({"instruct", "chat", "inst"})
 
@@ -103,7 +109,7 @@ def _chain_step(model: Model, repo: str) -> dict[str, Any] | None:
 
 
 def _judge(promise: dict[str, Any], model: Model, actual: ident.ParsedId | None, texts: list[str | None]) -> None:
-    """Fill promise["verdict"/"reasons"/"parsed"], importing gguf only when words differ."""
+    """Fill promise["verdict"/"reasons"/"parsed"], parsing names only when words differ."""
     value = promise["value"]
     step = _chain_step(model, value) if promise.get("card") else None
     finetune_of = None
@@ -183,6 +189,51 @@ def _recorded_bases(model: Model) -> list[dict[str, str]]:
     return out
 
 
+def _template_texts(model: Model) -> list[str]:
+    tok = model.tokenizer
+    return [t for t in (tok.chat_template, *tok.named_chat_templates.values()) if t]
+
+
+def _not_base_evidence(model: Model, chat_claims: list[dict[str, str]]) -> list[dict[str, str]]:
+    """What says the file is NOT the base model: a fine-tune named in its metadata (even an
+    opaque training-run name such as "8k-lc100k-mix1-ep2", which convert_hf_to_gguf takes from
+    _name_or_path), a chat template in a conversation format, instruction-tuning tags, a card
+    naming a chat model as what this is."""
+    out: list[dict[str, str]] = []
+    ft = (model.identity.finetune or "").strip()
+    if ft and not set(re.split(r"[-_\s]+", ft.lower())) <= BASE_FINETUNES | ident.NOT_FINETUNE:
+        out.append({"kind": "finetune", "source": "general.finetune" if model.format == "gguf" else "finetune",
+                    "evidence": ft})
+    if any(CHAT_FORMAT.search(t) for t in _template_texts(model)):
+        out.append({"kind": "chat-template", "source": model.tokenizer.chat_template_source or "tokenizer.chat_template",
+                    "evidence": "a chat template with roles or turn markers"})
+    for claim in chat_claims:
+        if "tags" in claim["source"] or "pipeline_tag" in claim["source"]:
+            out.append({"kind": "chat-tag", **claim})
+    card = model.card
+    if card is not None and names_chat(card.model_name):
+        out.append({"kind": "card", "source": f"model card model_name ({card.source})", "evidence": card.model_name or ""})
+    return out
+
+
+def _base_evidence(model: Model, actual: ident.ParsedId | None) -> list[dict[str, str]]:
+    """What positively says the file IS a base model: general.finetune spelled "base", or an
+    identity written by a converter (general.basename/size_label, general.name, _name_or_path)
+    that names no fine-tune. convert_hf_to_gguf writes general.finetune whenever the model's
+    name has one, so its absence next to a basename is a statement, not a gap."""
+    i = model.identity
+    ft = (i.finetune or "").strip().lower()
+    if ft and set(re.split(r"[-_\s]+", ft)) <= BASE_FINETUNES:
+        return [{"source": "general.finetune" if model.format == "gguf" else "finetune", "evidence": i.finetune or ""}]
+    if ft or actual is None or actual.markers:
+        return []
+    if model.format == "gguf" and (i.basename or i.size_label):
+        return [{"source": "general.basename/size_label", "evidence": "no general.finetune"}]
+    if not actual.confident and not actual.size_label:
+        return []  # "LLaMA v2": too vague to say anything
+    return [{"source": actual.source, "evidence": f"{actual.raw!r} names no fine-tune"}]
+
+
 def enrich_provenance(model: Model, settings: LintSettings) -> None:
     if not model.readable or model.format in ("unknown", "lfs-pointer"):
         return
@@ -196,10 +247,13 @@ def enrich_provenance(model: Model, settings: LintSettings) -> None:
             actual, actual_done = actual_identity(model), True
         _judge(promise, model, actual, texts)
     provenance = dict(model.provenance or {})
+    chat_claims = _chat_claims(model, promises)
     provenance.update(
         actual={"described": described or None, **(actual.as_dict() if actual else {})},
         promises=promises,
-        chat_claims=_chat_claims(model, promises),
+        chat_claims=chat_claims,
+        not_base_evidence=_not_base_evidence(model, chat_claims),
+        base_evidence=_base_evidence(model, actual),
         recorded_bases=_recorded_bases(model),
         has_chat_template=model.tokenizer.has_chat_template or bool(model.tokenizer.named_chat_templates),
     )

@@ -1,7 +1,9 @@
 """Turn what the user typed into lint targets: files, model folders, split GGUF sets.
 
-A directory is searched for models: every *.gguf file (split shards grouped into one set) and
-every folder in Hugging Face layout (config.json, quantize_config.json or *.safetensors).
+A directory is searched for models: every *.gguf file (split shards grouped into one set),
+every folder in Hugging Face layout (config.json, quantize_config.json or *.safetensors), and
+every *.bin file whose first four bytes are a pre-GGUF ggml/ggmf/ggjt magic (2023 model files
+llama.cpp no longer loads: they are reported, QL905, rather than silently skipped).
 Remote targets (org/repo, hf://, https://) are resolved by quantlint.remote when present.
 """
 
@@ -129,9 +131,26 @@ def _remote_targets(raw: str, offline: bool | None) -> list[Target]:
     return resolve(raw, offline=offline_default() if offline is None else offline)
 
 
+def _legacy_bins(directory: Path, filenames: list[str]) -> list[Target]:
+    """*.bin files that start with a pre-GGUF magic: four bytes read from each, nothing more."""
+    from quantlint.readers.legacy_ggml import LEGACY_MAGICS
+
+    found = []
+    for name in sorted(f for f in filenames if f.endswith(".bin")):
+        path = directory / name
+        try:
+            with open(path, "rb") as f:
+                magic = f.read(4)
+        except OSError:
+            continue
+        if magic in LEGACY_MAGICS:
+            found.append(Target(display=str(path), kind="file", path=str(path)))
+    return found
+
+
 def _search_dir(root: Path) -> list[Target]:
     if is_hf_dir(root) and not any(root.glob("*.gguf")):
-        return [Target(display=str(root), kind="hf-dir", path=str(root))]
+        return [Target(display=str(root), kind="hf-dir", path=str(root)), *_legacy_bins(root, os.listdir(root))]
     found: list[Target] = []
     gguf_files: list[Path] = []
     for dirpath, dirnames, filenames in os.walk(root):
@@ -139,6 +158,7 @@ def _search_dir(root: Path) -> list[Target]:
         here = _path(dirpath)
         ggufs = [here / f for f in filenames if f.endswith(".gguf")]
         gguf_files.extend(ggufs)
+        found.extend(_legacy_bins(here, filenames))
         if not ggufs and is_hf_dir(here):
             found.append(Target(display=str(here), kind="hf-dir", path=str(here)))
             dirnames[:] = []  # a model folder's subfolders belong to it

@@ -134,13 +134,36 @@ def test_truncated_data_is_one_truncated_problem(make_gguf):
     assert model.problems[0].details == {"expected": size, "found": size // 2}
 
 
-def test_unknown_tensor_type_is_reported_not_a_crash(tmp_path):
+def test_unknown_tensor_type_is_unsupported_not_corrupt(tmp_path):
+    """Issue 15: an id past ggml's newest may be a newer llama.cpp's type (QL905), not corruption."""
     spec = GGUFSpec()
     spec.add("general.architecture", "llama")
     spec.tensors = [Tensor("blk.0.attn_q.weight", (32, 32), "Q8_0", type_id=99)]
     path = write_gguf(tmp_path / "u.gguf", spec, data=False)
     model = read_local_file(str(path))
-    assert any("unknown GGML type 99" in p.message for p in model.problems)
+    [problem] = model.problems
+    assert problem.kind == "unsupported" and "does not know (id 99" in problem.message
+    assert "newer llama.cpp?" in problem.message
+
+
+def test_an_impossible_type_id_is_corrupt(tmp_path):
+    spec = GGUFSpec()
+    spec.add("general.architecture", "llama")
+    spec.tensors = [Tensor("blk.0.attn_q.weight", (32, 32), "Q8_0", type_id=2**31 + 5)]
+    path = write_gguf(tmp_path / "u.gguf", spec, data=False)
+    [problem] = read_local_file(str(path)).problems
+    assert problem.kind == "corrupt" and "unknown GGML type" in problem.message
+
+
+@pytest.mark.parametrize("type_id,name", [(4, "Q4_2"), (31, "Q4_0_4_4"), (38, "IQ4_NL_8_8")])
+def test_removed_type_ids_are_unsupported_as_llama_cpp_refuses_them(tmp_path, type_id, name):
+    spec = GGUFSpec()
+    spec.add("general.architecture", "llama")
+    spec.tensors = [Tensor("blk.0.attn_q.weight", (32, 32), "Q8_0", type_id=type_id)]
+    path = write_gguf(tmp_path / "u.gguf", spec, data=False)
+    [problem] = read_local_file(str(path)).problems
+    assert problem.kind == "unsupported" and f"type {name} (id {type_id})" in problem.message
+    assert "removed" in problem.message
 
 
 def test_upstream_type_42_is_known(tmp_path):
@@ -176,3 +199,17 @@ def test_real_gemma_facts_and_bytes_read(gemma):
     assert model.tokenizer.vocab_size == 262_144 and model.tokenizer.has_chat_template is False
     assert source.bytes_read <= model.file.header_bytes + (1 << 20)
     assert max(offset + n for offset, n in source.ranges) <= model.file.header_bytes + (1 << 20)
+
+
+def test_a_closed_source_never_closes_a_reused_descriptor(tmp_path):
+    """close() then garbage collection must not close the descriptor number a later file got."""
+    first = tmp_path / "a.bin"
+    first.write_bytes(b"a" * 16)
+    source = LocalFileSource(first)
+    source.close()
+    other = os.open(first, os.O_RDONLY)  # very likely the number just freed
+    try:
+        del source  # __del__ runs here in CPython
+        assert os.pread(other, 1, 0) == b"a"
+    finally:
+        os.close(other)

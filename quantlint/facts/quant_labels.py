@@ -12,6 +12,9 @@ they start from (`base`):
   recipe of their own, close to but above the base mix;
 - bartowski's "_L" variants of Q4_K/Q5_K/Q6_K (Q4_K_L = Q4_K_M with the embedding and output
   at Q8_0). Q3_K_L is a real llama.cpp type and stays one.
+`CONVENTIONS` records, per custom label, the publisher, the general.file_type such a file
+carries and the mix it implies, with the source; QL104 accepts those pairs and reports a tag
+it does not know as unknown, never as a mismatch.
 
 Used by QL104 (label vs tensor mix) and by model identity (strip the tag to get the model name).
 """
@@ -40,6 +43,73 @@ CUSTOM_MIXES = {
     "Q4_K_L": "Q4_K_M", "Q5_K_L": "Q5_K_M", "Q6_K_L": "Q6_K", "Q8_0_L": "Q8_0",
     "Q3_K_XS": "Q3_K_S", "Q2_K_L": "Q2_K",
 }
+
+
+
+@dataclass(frozen=True)
+class LabelConvention:
+    """A publisher's label that is not a llama-quantize file type, and what it implies."""
+
+    publisher: str
+    file_types: frozenset[str]  # the general.file_type values such a file carries
+    implies: str  # the tensor mix it stands for
+    source: str
+
+
+_BARTOWSKI = ("bartowski's model cards (e.g. bartowski/Meta-Llama-3.1-8B-Instruct-GGUF): "
+              "'_L' = 'Uses Q8_0 for embed and output weights'")
+_UNSLOTH = ("docs.unsloth.ai 'Unsloth Dynamic v2.0 GGUFs': 'we now dynamically adjust the quantization type "
+            "of every possible layer'; the UD- prefix and _XL suffix name these recipes")
+# What a custom label implies. file_types: the llama-quantize type the recipe runs (bartowski's
+# _L is llama-quantize with --output-tensor-type/--token-embedding-type q8_0, so the type stays);
+# unsloth's per-layer recipes are run from the named type or its neighbour of the same size
+# class, so both are accepted (errs wide: never a mismatch for a faithful upload).
+CONVENTIONS: dict[str, LabelConvention] = {
+    **{label: LabelConvention("bartowski", frozenset({base}), f"{base} with token_embd and output at Q8_0", _BARTOWSKI)
+       for label, base in (("Q2_K_L", "Q2_K"), ("Q4_K_L", "Q4_K_M"), ("Q5_K_L", "Q5_K_M"),
+                           ("Q6_K_L", "Q6_K"), ("Q8_0_L", "Q8_0"))},
+    **{label: LabelConvention("unsloth", frozenset(types), f"unsloth Dynamic per-layer recipe around {types[0]}", _UNSLOTH)
+       for label, types in (("Q2_K_XL", ("Q2_K", "Q2_K_S", "Q3_K_S")), ("Q4_K_XL", ("Q4_K_M", "Q4_K_S")),
+                            ("Q5_K_XL", ("Q5_K_M", "Q5_K_S")), ("Q6_K_XL", ("Q6_K",)), ("Q8_K_XL", ("Q8_0",)),
+                            ("IQ1_M_XL", ("IQ1_M",)), ("IQ2_XXS_XL", ("IQ2_XXS",)))},
+    # bartowski: Q3_K_L with Q8_0 embed/output; unsloth: UD-Q3_K_XL, a per-layer recipe.
+    "Q3_K_XL": LabelConvention("bartowski / unsloth", frozenset({"Q3_K_L", "Q3_K_M", "Q3_K_S"}),
+                               "a 3-bit k-quant mix with Q8_0 embed/output (bartowski) or per-layer types (unsloth)",
+                               f"{_BARTOWSKI}; {_UNSLOTH}"),
+    "Q3_K_XS": LabelConvention("llama.cpp (early 2024)", frozenset({"IQ3_XS", "Q3_K_S"}),
+                               "the 3-bit mix whose file type id 22 is IQ3_XS today",
+                               "llama.h @b1971: LLAMA_FTYPE_MOSTLY_Q3_K_XS = 22, the id of MOSTLY_IQ3_XS now"),
+}
+# Repacked Q4_0 layouts: the same Q4_0 weights rearranged for ARM/AVX (llama.cpp removed them
+# from files in favour of runtime repacking: "use Q4_0 and runtime repack", ggml.h).
+REPACKED = {"Q4_0_4_4": "Q4_0", "Q4_0_4_8": "Q4_0", "Q4_0_8_8": "Q4_0"}
+# The UD- prefix on a plain type (UD-IQ2_XXS, UD-Q4_K_M): unsloth's recipe starting from that type.
+
+
+def accepted_file_types(tag: QuantTag) -> frozenset[str]:
+    """The general.file_type labels a file with this name tag may honestly carry."""
+    convention = CONVENTIONS.get(tag.label)
+    if convention is not None:
+        return convention.file_types
+    base = REPACKED.get(tag.label, tag.label)
+    return frozenset({base, *(k for k, v in REPACKED.items() if v == base)})
+
+
+# A tag-shaped word (Q4_K_XXL, IQ4_KS, Q5_K_H) that names no known type or convention.
+_TAG_SHAPE = re.compile(r"(?<![A-Z0-9])(?:UD[-_])?(?:I?Q\d(?:_[A-Z0-9]+)+|TQ\d_\d)(?![A-Z0-9])")
+
+
+def unknown_quant_tag(name: str | None) -> str | None:
+    """The last tag-shaped word of a name when it is neither a file type nor a known convention."""
+    if not name:
+        return None
+    leaf = name.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+    upper = leaf.upper()
+    shapes = list(_TAG_SHAPE.finditer(upper))
+    if not shapes or find_quant_tags(leaf):
+        return None
+    return leaf[shapes[-1].start():shapes[-1].end()]
+
 
 _ALTERNATIVES = sorted(set(_FILE_TYPE_NAMES) | set(CUSTOM_MIXES), key=lambda s: (-len(s), s))
 # Standalone: not preceded or followed by a letter or digit (separators are - . _ / space), and

@@ -8,7 +8,8 @@ Sources (each figure below comes from one of these, nothing is estimated here):
 - src/llama-quant.cpp tensor_requires_imatrix (@0c1e57098): which file types llama-quantize
   refuses to make without an importance matrix; llama_ftype_get_default_type: the base
   tensor type of each mix.
-- ggml.h / llama.h at 0c1e57098 for the two ids newer than PyPI gguf 0.19.0 (Q2_0).
+- GGML type ids and sizes and llama.cpp file types: quantlint.facts.ggml_types, generated
+  from ggml.h / ggml.c / ggml-common.h / llama.h at 0c1e57098 (Q2_0 included).
 """
 
 from __future__ import annotations
@@ -17,15 +18,6 @@ from dataclasses import dataclass
 
 from quantlint.facts.ggml_types import GGML_TYPES, LLAMA_FILE_TYPES
 
-# Types newer llama.cpp knows but PyPI gguf 0.19.0 does not (ggml.h @0c1e57098).
-# id -> (name, block size, bytes per block)
-UPSTREAM_GGML_TYPES: dict[int, tuple[str, int, int]] = {
-    42: ("Q2_0", 64, 18),
-}
-UPSTREAM_FILE_TYPES: dict[int, str] = {
-    41: "MOSTLY_Q2_0",
-}
-
 SOURCE_QUANTIZE_TABLE = "llama.cpp tools/quantize/quantize.cpp QUANT_OPTIONS (Llama-3-8B)"
 SOURCE_KLD_TABLE = "llama.cpp tools/perplexity/README.md, LLaMA 3 8B scoreboard (PR #6936)"
 SOURCE_SHORT = "llama.cpp quantize table"  # how a finding names SOURCE_QUANTIZE_TABLE once
@@ -33,11 +25,11 @@ SOURCE_SHORT = "llama.cpp quantize table"  # how a finding names SOURCE_QUANTIZE
 
 def ggml_type(type_id: int) -> tuple[str, int, int] | None:
     """(name, block size, bytes per block) for a GGML type id, or None when nobody knows it."""
-    return GGML_TYPES.get(type_id) or UPSTREAM_GGML_TYPES.get(type_id)
+    return GGML_TYPES.get(type_id)
 
 
 def ggml_type_bpw(type_name: str) -> float | None:
-    for name, block, size in list(GGML_TYPES.values()) + list(UPSTREAM_GGML_TYPES.values()):
+    for name, block, size in GGML_TYPES.values():
         if name == type_name:
             return size * 8 / block
     return None
@@ -47,7 +39,7 @@ def file_type_label(file_type: int) -> str | None:
     """general.file_type -> the label users know ("Q4_K_M"), or None for an unknown id."""
     guessed = bool(file_type & 1024) and file_type != 1024
     base = file_type & ~1024 if guessed else file_type
-    name = LLAMA_FILE_TYPES.get(base) or UPSTREAM_FILE_TYPES.get(base)
+    name = LLAMA_FILE_TYPES.get(base)
     if name is None or name == "GUESSED":
         return None
     if name == "ALL_F32":

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 
 from quantlint.model import FileFacts, Model, ReadProblem
+from quantlint.readers.legacy_ggml import legacy_problem
 from quantlint.readers.lfs import POINTER_MAX_BYTES, parse_lfs_pointer
 from quantlint.sources import ByteSource, SourceError
 
@@ -58,8 +59,14 @@ def read_source(source: ByteSource, path: str, target: str | None = None) -> Mod
     lfs = _lfs_model(source, path, target, head)
     if lfs is not None:
         return lfs
+    legacy = legacy_problem(head)
+    if legacy is not None:  # a 2023 ggml/ggmf/ggjt .bin: QL905 with the way to re-convert it
+        model = Model(format="unknown", target=target)
+        model.file = FileFacts(path=path, size=source.size, bytes_read=len(head))
+        model.problems.append(legacy)
+        return model
     # A .gguf name with the wrong magic (or no bytes at all) goes to the GGUF reader too, so
-    # the user hears "bad magic" / "empty file" (QL902) rather than "unknown format".
+    # the user hears "bad magic" (QL902) or "truncated" (QL901) rather than "unknown format".
     if head[:4] == b"GGUF" or path.endswith(".gguf"):
         from quantlint.readers.gguf_header import read_gguf_header
         from quantlint.readers.gguf_model import build_gguf_model

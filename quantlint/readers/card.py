@@ -1,7 +1,7 @@
 """Model cards: the README.md front matter that says what a model was made from.
 
-Read through huggingface_hub's ModelCard (the same front-matter regex and YAML loader as the
-Hub), from:
+Read with the Hub's own front-matter rule (huggingface_hub's RepoCard regex and PyYAML's safe
+loader, without importing huggingface_hub), from:
 - the README.md next to a GGUF file (Hugging Face snapshot layout) or inside a model folder;
 - the file given with `--card PATH` (settings.card_path), instead of either;
 - the text of a remote repo's README, which the remote reader fetches and hands to
@@ -10,14 +10,13 @@ Hub), from:
 A missing or malformed card is a fact, never an error: model.card stays None and a note says
 "no card" or "card unreadable: ...". Traps avoided (../shared/reference/hf-hub.md §4):
 `ModelCard.load(path)` on a path that does not exist is taken for a repo id and goes to the
-network, so local cards are read as text and parsed with `ModelCard(text)`; malformed YAML
-raises yaml errors that huggingface_hub does not wrap; a card without front matter has empty
-data (and makes huggingface_hub log a warning, silenced here).
+network, so local cards are read as text; malformed YAML raises yaml errors, a non-mapping
+block ValueError, and a card without front matter has empty data.
 
 `walk_base_chain` follows base_model one step through the Hub for remote targets, so that
 "quantized from X, which is a fine-tune of Y" can be checked. It honours HF_ENDPOINT and offline
 mode (settings.offline, HF_HUB_OFFLINE: the local Hugging Face cache only); any failure is a
-note on the Model. huggingface_hub is imported only when there is a card to parse or fetch.
+note on the Model. huggingface_hub is imported only when there is a card to fetch.
 """
 
 from __future__ import annotations
@@ -57,23 +56,45 @@ def _str_or_none(value: Any) -> str | None:
     return text or None
 
 
+# huggingface_hub/repocard.py REGEX_YAML_BLOCK: the Hub's own front-matter rule, copied so that a
+# local card costs a YAML import (about 15 ms) instead of huggingface_hub's (about 600 ms).
+_FRONT_MATTER = re.compile(r"^(\s*---(?:\r\n|\r|\n))([\S\s]*?)((?:\r\n|\r|\n)---[ \t]*(\r\n|\n|$))")
+
+
+def split_front_matter(text: str) -> tuple[dict[str, Any], str, bool]:
+    """(metadata, body, had_block) as huggingface_hub's RepoCard reads them.
+
+    Raises yaml.YAMLError for malformed YAML and ValueError for a block that is not a mapping,
+    like RepoCard does.
+    """
+    match = _FRONT_MATTER.search(text)
+    if not match:
+        return {}, text, False
+    import yaml  # PyYAML, what huggingface_hub parses cards with; imported only for a card
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    data = yaml.load(match.group(2), Loader=loader)  # noqa: S506 - a safe loader
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ValueError("repo card metadata block should be a dict")
+    return data, text[match.end():], True
+
+
+def _model_index_name(index: Any) -> str | None:
+    """The model name a card's `model-index` gives (huggingface_hub's ModelCardData reads it the same way)."""
+    if isinstance(index, list) and index and isinstance(index[0], dict):
+        return _str_or_none(index[0].get("name"))
+    return None
+
+
 def parse_card(text: str, source: str) -> tuple[CardFacts | None, str | None]:
     """(CardFacts, note) from a card's text. Never raises: a bad card gives (None, "card unreadable: ...")."""
-    import logging  # here, not at the top: logging (with traceback, textwrap) costs ~3 ms per lint
-
-    from huggingface_hub import ModelCard
-
-    logger = logging.getLogger("huggingface_hub.repocard")
-    level = logger.level
-    logger.setLevel(logging.ERROR)  # "metadata block was not found": we say it ourselves
     try:
-        card = ModelCard(text, ignore_metadata_errors=True)
-    except Exception as exc:  # yaml.YAMLError (not wrapped), ValueError for a non-mapping block
+        data, body, _ = split_front_matter(text)
+    except Exception as exc:  # yaml.YAMLError, ValueError for a non-mapping block
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         return None, f"card unreadable: {source}: {type(exc).__name__}{': ' + first if first else ''}"
-    finally:
-        logger.setLevel(level)
-    data = card.data
     facts = CardFacts(
         source=source,
         base_model=_str_list(data.get("base_model")),
@@ -84,10 +105,10 @@ def parse_card(text: str, source: str) -> tuple[CardFacts | None, str | None]:
         language=_str_list(data.get("language")),
         datasets=_str_list(data.get("datasets")),
         license=_str_or_none(data.get("license")),
-        model_name=_str_or_none(data.get("model_name")),
-        text=card.text,
+        model_name=_str_or_none(data.get("model_name")) or _model_index_name(data.get("model-index")),
+        text=body,
     )
-    note = None if data.to_dict() else f"card {source} has no metadata block (front matter)"
+    note = None if data else f"card {source} has no metadata block (front matter)"
     return facts, note
 
 

@@ -5,10 +5,13 @@ element, which on the real Gemma 3 270M file (262,144-token vocabulary) takes 8.
 716 MB. This walker reads the header with the standard library, keeps each value's byte
 offset, counts and skips large arrays, and never touches tensor data.
 
-Every length and count is checked against the bytes that remain before anything is
-allocated, so a hostile header (a 2**62-byte string, a 2**40-element array) is a clean
-"corrupt" problem in microseconds. Type ids, sizes and names come from llama.cpp's gguf-py
-(through quantlint.facts.ggml_types, generated from it).
+Every length and count is checked before anything is allocated. Past the limits llama.cpp's
+loader enforces (ggml/src/gguf.cpp: 1 GiB strings, 2**30-element arrays, int64 dimensions) a
+value is "corrupt" (bytes present and wrong: a 2**62-byte string is a clean problem in
+microseconds); within them, a value that runs past the end of the file is "truncated" (the
+file ends before the bytes it declares). What the loader accepts but no writer should produce
+(strings that are not UTF-8) is an "oddity", never "corrupt". Type ids and sizes are ggml's own
+(quantlint.facts.ggml_types, generated from ggml.c and ggml-common.h).
 
 Layout (ggml docs/gguf.md): magic "GGUF", u32 version, u64 tensor_count, u64 kv_count,
 kv_count x (string key, u32 value type, value), tensor_count x (string name, u32 n_dims,
@@ -24,16 +27,25 @@ from typing import Any
 from quantlint.facts.ggml_types import GGUF_VALUE_TYPES
 from quantlint.facts.tiers import ggml_type
 from quantlint.model import ReadProblem
+from quantlint.readers.gguf_layout import LOADER, layout, unknown_type_problem
+from quantlint.readers.legacy_ggml import gguf_v1_problem, legacy_problem
 from quantlint.sources import ByteSource, SourceError
 
 GGUF_MAGIC = b"GGUF"
 SUPPORTED_VERSIONS = (2, 3)
+NEWEST_PLAUSIBLE_VERSION = 255  # a version past 3 but below this is a newer format, above it garbage
 DEFAULT_ALIGNMENT = 32
 MAX_DIMS = 4  # GGML_MAX_DIMS
-MAX_KEY_BYTES = 65535  # spec: keys are at most 65535 bytes
-MAX_TENSOR_NAME_BYTES = 65535  # GGML_MAX_NAME is 64; anything past 64 KiB is corrupt, not odd
+MAX_KEY_BYTES = 65535  # spec: keys are at most 65535 bytes (llama.cpp accepts longer: an oddity)
+GGML_MAX_NAME = 64  # ggml.h: llama.cpp refuses a tensor name of 64 bytes or more
+MAX_STRING_BYTES = 1 << 30  # gguf.cpp GGUF_MAX_STRING_LENGTH: the loader refuses longer strings
+MAX_ARRAY_ELEMENTS = 1 << 30  # gguf.cpp GGUF_MAX_ARRAY_ELEMENTS
+MAX_COUNT = 1 << 24  # more tensors or metadata entries than any model has: a corrupt count
 MAX_HEADER_BYTES = 1 << 31  # 2 GiB of header is no model anyone made: treat as corrupt
-MAX_ELEMENTS = 1 << 62  # a tensor product of dimensions past this would wrap int64 in ggml
+INT64_MAX = (1 << 63) - 1  # gguf.cpp: dimensions and element counts are int64
+SIZE_MAX = (1 << 64) - 1  # gguf.cpp: a tensor's bytes (padded) must fit a size_t
+MIN_KV_BYTES = 13  # key length (8) + value type (4) + a 1-byte value
+MIN_TENSOR_INFO_BYTES = 24  # name length (8) + n_dims (4) + type (4) + offset (8)
 MAX_ARRAY_DEPTH = 4
 KEEP_STRING_ARRAY = 1024  # string arrays up to this many elements are kept (tags, languages)
 KEEP_NUMERIC_ARRAY = 4096  # numeric arrays up to this are kept (per-layer head counts)
@@ -153,19 +165,24 @@ class _Walker:
         self.header = GGUFHeader(source_name=source.name, file_size=source.size)
         self.order = "<"
         self.pos = 0
-        self.kv_remaining = 0
+        self.kv_remaining = 0  # records still to come: a lower bound on the bytes a cut file lacks
+        self.tensors_remaining = 0
         self.token_record_bytes = 0.0  # bytes per token record, once the token list is walked
 
     # -- primitives ---------------------------------------------------------------------------
     def _truncated(self, what: str, needed: int) -> _Stop:
+        """The file ends before the `needed` bytes of `what` at self.pos (and the records after it)."""
         size = self.buf.size if self.buf.size is not None else len(self.buf.data)
+        expected = self.pos + needed + self.kv_remaining * MIN_KV_BYTES + self.tensors_remaining * MIN_TENSOR_INFO_BYTES
+        missing = max(expected - size, 1)
         return _Stop(ReadProblem(
             kind="truncated",
-            message=(f"the file ends at byte {size} inside the header, while reading {what} "
-                     f"(needed {needed} bytes at offset {self.pos})"),
-            offset=self.pos,
+            message=(f"the file ends at byte {size:,}, inside the header while reading {what} at offset "
+                     f"{self.pos:,}: at least {missing:,} more bytes are missing"),
+            offset=size,
             hint="The download was probably interrupted: download the file again and compare its size and sha256 with the source.",
-            details={"expected_at_least": self.pos + needed, "found": size, "in_header": True},
+            details={"expected_at_least": expected, "found": size, "missing_at_least": missing,
+                     "record_offset": self.pos, "in_header": True},
         ))
 
     def _corrupt(self, message: str, offset: int | None = None, location: str | None = None) -> _Stop:
@@ -189,31 +206,35 @@ class _Walker:
     def _u64(self, what: str) -> int:
         return self._scalar("Q", 8, what)
 
-    def _check_fits(self, nbytes: int, what: str, start: int) -> None:
-        """Refuse a length or count before allocating for it."""
+    def _check_fits(self, nbytes: int, what: str, start: int, limit: int | None = None, count: int | None = None) -> None:
+        """Refuse a length or count before allocating for it: past a loader limit it is corrupt,
+        past the end of the file the file is truncated."""
         remaining = self.buf.remaining(self.pos)
-        if remaining is not None and nbytes > remaining:
-            raise self._corrupt(
-                f"{what} declares {nbytes:,} bytes but only {remaining:,} bytes remain in the file",
-                offset=start,
-            )
+        left = f" (only {remaining:,} bytes remain in the file)" if remaining is not None else ""
+        if limit is not None and (count if count is not None else nbytes) > limit:
+            raise self._corrupt(f"{what} declares {nbytes:,} bytes, past llama.cpp's limit of {limit:,}{left}", offset=start)
         if self.pos + nbytes > MAX_HEADER_BYTES:
-            raise self._corrupt(f"{what} declares {nbytes:,} bytes, past the {MAX_HEADER_BYTES:,}-byte header limit", offset=start)
+            raise self._corrupt(f"{what} declares {nbytes:,} bytes, past the {MAX_HEADER_BYTES:,}-byte header limit{left}", offset=start)
+        if remaining is not None and nbytes > remaining:
+            raise self._truncated(what, nbytes)
 
     def _string(self, what: str, limit: int | None = None) -> str:
         start = self.pos
         length = self._u64(f"the length of {what}")
         if limit is not None and length > limit:
-            raise self._corrupt(f"{what} is {length:,} bytes long, more than the {limit:,} allowed", offset=start)
-        self._check_fits(length, f"{what}", start)
+            raise self._corrupt(f"{what} is {length:,} bytes long, more than the {limit:,} llama.cpp allows", offset=start)
+        self._check_fits(length, f"{what}", start, MAX_STRING_BYTES)
         self._need(length, what)
         raw = bytes(self.buf.data[self.pos:self.pos + length])
         self.pos += length
         try:
             return raw.decode("utf-8")
         except UnicodeDecodeError:
+            # llama.cpp stores the bytes as they are and loads the file (tests/test-gguf.cpp
+            # writes random bytes as strings and expects them back): odd, not corrupt.
             self.header.problems.append(ReadProblem(
-                kind="corrupt", message=f"{what} is not valid UTF-8", offset=start))
+                kind="oddity", message=f"{what} is not valid UTF-8", offset=start,
+                details={"oddity": "invalid-utf8"}))
             return raw.decode("utf-8", errors="replace")
 
     # -- values -------------------------------------------------------------------------------
@@ -236,7 +257,8 @@ class _Walker:
         first = self.pos
         if etype in _SCALARS:
             code, size = _SCALARS[etype]
-            self._check_fits(count * size, f"array {key!r} ({count:,} elements of {GGUF_VALUE_TYPES.get(etype)})", start)
+            self._check_fits(count * size, f"array {key!r} ({count:,} elements of {GGUF_VALUE_TYPES.get(etype)})", start,
+                             MAX_ARRAY_ELEMENTS, count)
             nbytes = count * size
             values = None
             if count <= KEEP_NUMERIC_ARRAY or key in KEEP_BLOB_KEYS:
@@ -248,13 +270,18 @@ class _Walker:
             self.pos += nbytes
             return ArrayValue(etype, count, first, self.pos, values)
         if etype == STRING:
-            self._check_fits(count * 8, f"array {key!r} ({count:,} strings)", start)
+            self._check_fits(count * 8, f"array {key!r} ({count:,} strings)", start, MAX_ARRAY_ELEMENTS, count)
             values = self._string_array(key, count)
             if key in KEEP_BLOB_KEYS:
                 self.header.blobs[key] = bytes(self.buf.data[first:self.pos])
             return ArrayValue(etype, count, first, self.pos, values)
         if etype == ARRAY:
-            self._check_fits(count * 12, f"array {key!r} ({count:,} nested arrays)", start)
+            if depth == 0:  # the spec allows it; gguf.cpp refuses it ("has invalid GGUF type 9")
+                self.header.problems.append(ReadProblem(
+                    kind="unsupported", offset=start, location=key, details={"nested_array": key},
+                    message=f"metadata {key!r} is an array of arrays, which llama.cpp's loader refuses (\"invalid GGUF type 9\")",
+                    hint="Rewrite the value as a flat array (gguf-py's gguf-new-metadata) or re-convert with llama.cpp's converter."))
+            self._check_fits(count * 12, f"array {key!r} ({count:,} nested arrays)", start, MAX_ARRAY_ELEMENTS, count)
             nested = [self._array(key, depth + 1) for _ in range(count)]
             return ArrayValue(etype, count, first, self.pos, nested if count <= KEEP_STRING_ARRAY else None)
         raise self._corrupt(f"unknown element type {etype} in array {key!r}", offset=start, location=key)
@@ -311,10 +338,13 @@ class _Walker:
             self.pos = pos
             if pos + 8 <= loaded:
                 (length,) = unpack(data, pos)
-                if length > MAX_HEADER_BYTES or (size is not None and length > size - pos - 8):
+                if length > MAX_STRING_BYTES:
                     raise self._corrupt(
-                        f"element {i} of array {key!r} declares {length:,} bytes but only "
-                        f"{max((size or MAX_HEADER_BYTES) - pos - 8, 0):,} bytes remain in the file", offset=pos, location=key)
+                        f"element {i} of array {key!r} declares {length:,} bytes, past llama.cpp's limit of "
+                        f"{MAX_STRING_BYTES:,} (only {max((size or MAX_HEADER_BYTES) - pos - 8, 0):,} bytes remain in the file)",
+                        offset=pos, location=key)
+                if size is not None and length > size - pos - 8:
+                    raise self._truncated(f"element {i} of array {key!r}", 8 + length)
                 need = 8 + length
             else:
                 need = 8
@@ -360,7 +390,7 @@ class _Walker:
             self._preamble()
             self._kvs()
             self._tensor_infos()
-            self._layout()
+            layout(h, self.pos)
             h.complete = True
         except _Stop as stop:
             h.problems.append(stop.problem)
@@ -371,12 +401,16 @@ class _Walker:
 
     def _preamble(self) -> None:
         h = self.header
-        if h.file_size == 0:
-            raise self._corrupt("the file is empty (0 bytes)", offset=0)
         self.buf.ensure(24)
-        if bytes(self.buf.data[:4]) != GGUF_MAGIC:
-            found = bytes(self.buf.data[:4])
-            raise self._corrupt(f"bad magic {found!r} at offset 0: this is not a GGUF file", offset=0)
+        head = bytes(self.buf.data[:8])
+        if len(head) < 4 and GGUF_MAGIC.startswith(head):
+            what = "an empty file (0 bytes)" if not head else f"{len(head)} bytes ({head!r})"
+            raise self._truncated(f"the GGUF magic ({what})", 24)
+        if head[:4] != GGUF_MAGIC:
+            legacy = legacy_problem(head)
+            if legacy is not None:
+                raise _Stop(legacy)
+            raise self._corrupt(f"bad magic {head[:4]!r} at offset 0: this is not a GGUF file", offset=0)
         self.pos = 4
         raw_version = self._u32("the version")
         if raw_version & 0xFFFF == 0 and raw_version != 0:
@@ -384,24 +418,44 @@ class _Walker:
             raw_version = struct.unpack("<I", struct.pack(">I", raw_version))[0]
         h.byte_order = self.order
         h.version = raw_version
+        if raw_version == 1:
+            raise _Stop(gguf_v1_problem())
+        if SUPPORTED_VERSIONS[-1] < raw_version <= NEWEST_PLAUSIBLE_VERSION:
+            raise _Stop(ReadProblem(
+                kind="unsupported", offset=4, details={"gguf_version": raw_version},
+                message=f"GGUF version {raw_version}, newer than the versions quantlint and llama.cpp {LOADER} read (2 and 3)",
+                hint="A newer llama.cpp may write this version: update quantlint (pip install -U quantlint) and your runtime."))
         if raw_version not in SUPPORTED_VERSIONS:
-            raise self._corrupt(f"unsupported GGUF version {raw_version} (quantlint reads versions 2 and 3)", offset=4)
+            raise self._corrupt(f"GGUF version {raw_version} is no version llama.cpp ever wrote (it reads 2 and 3)", offset=4)
         h.tensor_count = self._u64("the tensor count")
         h.kv_count = self._u64("the metadata count")
+        for count, what, offset in ((h.tensor_count, "tensors", 8), (h.kv_count, "metadata entries", 16)):
+            if count > MAX_COUNT:
+                raise self._corrupt(f"the header declares {count:,} {what}; no model has more than {MAX_COUNT:,}", offset=offset)
+        self.kv_remaining, self.tensors_remaining = h.kv_count, h.tensor_count
         remaining = self.buf.remaining(self.pos)
         if remaining is not None:
-            # Each key/value needs at least 13 bytes, each tensor info at least 24.
-            if h.kv_count * 13 > remaining:
-                raise self._corrupt(f"the header declares {h.kv_count:,} metadata entries, impossible in the {remaining:,} bytes that remain", offset=16)
-            if h.tensor_count * 24 > remaining:
-                raise self._corrupt(f"the header declares {h.tensor_count:,} tensors, impossible in the {remaining:,} bytes that remain", offset=8)
+            # Each key/value needs at least 13 bytes, each tensor info at least 24: a file
+            # shorter than that ends before the records its counts declare.
+            self.kv_remaining, self.tensors_remaining = 0, 0
+            if h.kv_count * MIN_KV_BYTES + h.tensor_count * MIN_TENSOR_INFO_BYTES > remaining:
+                raise self._truncated(f"{h.kv_count:,} metadata entries and {h.tensor_count:,} tensor infos",
+                                      h.kv_count * MIN_KV_BYTES + h.tensor_count * MIN_TENSOR_INFO_BYTES)
 
     def _kvs(self) -> None:
         h = self.header
         for index in range(h.kv_count or 0):
             self.kv_remaining = (h.kv_count or 0) - index - 1
+            self.tensors_remaining = h.tensor_count or 0
             start = self.pos
-            key = self._string(f"the key of metadata entry {index}", MAX_KEY_BYTES)
+            key = self._string(f"the key of metadata entry {index}")
+            if not key:
+                raise self._corrupt(f"the key of metadata entry {index} is empty (llama.cpp refuses it)", offset=start)
+            if len(key) > MAX_KEY_BYTES:
+                h.problems.append(ReadProblem(
+                    kind="oddity", offset=start, location=key[:64],
+                    message=f"metadata key {index} is {len(key):,} bytes long; the GGUF spec allows {MAX_KEY_BYTES:,}",
+                    details={"oddity": "long-key"}))
             vtype = self._u32(f"the value type of {key!r}")
             value = self._value(vtype, key)
             if key in h.kvs:
@@ -424,38 +478,38 @@ class _Walker:
     def _tensor_infos(self) -> None:
         h = self.header
         seen: dict[str, int] = {}
+        self.kv_remaining = 0
         for index in range(h.tensor_count or 0):
+            self.tensors_remaining = (h.tensor_count or 0) - index - 1
             start = self.pos
-            name = self._string(f"the name of tensor {index}", MAX_TENSOR_NAME_BYTES)
+            # llama.cpp refuses a name of GGML_MAX_NAME (64) bytes or more.
+            name = self._string(f"the name of tensor {index}", GGML_MAX_NAME - 1)
             n_dims = self._u32(f"n_dims of tensor {name!r}")
             if n_dims > MAX_DIMS:
                 raise self._corrupt(f"tensor {name!r} declares {n_dims} dimensions; GGML allows at most {MAX_DIMS}", offset=start, location=name)
             self._need(8 * n_dims, f"the dimensions of tensor {name!r}")
             shape = struct.unpack_from(f"{self.order}{n_dims}Q", self.buf.data, self.pos)
             self.pos += 8 * n_dims
-            n_elements = 1
-            for dim in shape:
-                n_elements *= dim
-                if n_elements > MAX_ELEMENTS:
-                    raise self._corrupt(f"tensor {name!r} has dimensions {list(shape)} whose product overflows 64 bits", offset=start, location=name)
+            n_elements = self._elements(name, shape, start)
             type_id = self._u32(f"the type of tensor {name!r}")
             rel_offset = self._u64(f"the data offset of tensor {name!r}")
             known = ggml_type(type_id)
             nbytes = None
             type_name = None
             if known is None:
-                h.problems.append(ReadProblem(
-                    kind="corrupt",
-                    message=f"tensor {name!r} has unknown GGML type {type_id}; its size cannot be computed",
-                    offset=start, location=name, details={"type_id": type_id}))
+                h.problems.append(unknown_type_problem(name, type_id, start))
             else:
                 type_name, block, size = known
-                if shape and shape[0] % block:
+                ne0 = shape[0] if shape else 1
+                if ne0 % block:
                     h.problems.append(ReadProblem(
                         kind="corrupt",
-                        message=f"tensor {name!r}: its first dimension {shape[0]} is not a multiple of the {type_name} block size {block}",
+                        message=f"tensor {name!r}: its first dimension {ne0} is not a multiple of the {type_name} block size {block}",
                         offset=start, location=name))
                 nbytes = (n_elements // block) * size
+                if nbytes > SIZE_MAX - (h.alignment - 1):
+                    raise self._corrupt(f"tensor {name!r} with shape {list(shape)} would take {nbytes:,} bytes, "
+                                        f"more than a 64-bit size can hold once padded", offset=start, location=name)
             if name in seen:
                 h.problems.append(ReadProblem(
                     kind="corrupt", message=f"duplicate tensor name {name!r} (first declared at offset {seen[name]})",
@@ -464,44 +518,17 @@ class _Walker:
                 seen[name] = start
             h.tensors.append(TensorInfo(name, tuple(shape), type_id, type_name, rel_offset, start, n_elements, nbytes))
 
-    def _layout(self) -> None:
-        h = self.header
-        align = h.alignment
-        h.data_offset = (self.pos + align - 1) // align * align
-        data_end = h.data_offset
-        spans: list[tuple[int, int, str]] = []
-        for t in h.tensors:
-            if t.relative_offset % align:
-                h.problems.append(ReadProblem(
-                    kind="corrupt",
-                    message=f"tensor {t.name!r} data offset {t.relative_offset} is not a multiple of the alignment {align}",
-                    offset=t.info_offset, location=t.name))
-            if t.nbytes is None:
-                continue
-            start = h.data_offset + t.relative_offset
-            end = start + t.nbytes
-            spans.append((start, end, t.name))
-            data_end = max(data_end, end)
-        spans.sort()
-        for (a_start, a_end, a_name), (b_start, _b_end, b_name) in zip(spans, spans[1:]):
-            if b_start < a_end:
-                info = next(t.info_offset for t in h.tensors if t.name == b_name)
-                h.problems.append(ReadProblem(
-                    kind="corrupt",
-                    message=f"tensor {b_name!r} (data at byte {b_start}) overlaps tensor {a_name!r} (bytes {a_start}-{a_end})",
-                    offset=info, location=b_name))
-                break
-        h.data_end = data_end if h.tensors else self.pos
-        if h.file_size is not None and h.tensors and h.data_end > h.file_size:
-            missing = h.data_end - h.file_size
-            h.problems.append(ReadProblem(
-                kind="truncated",
-                message=(f"expected {h.data_end:,} bytes, found {h.file_size:,}: the tensor data ends "
-                         f"{missing:,} bytes ({missing / h.data_end:.0%}) short"),
-                offset=h.file_size,
-                hint="This is usually an interrupted download: fetch the file again (huggingface-cli download resumes) and check its size against the repo.",
-                details={"expected": h.data_end, "found": h.file_size},
-            ))
+    def _elements(self, name: str, shape: tuple[int, ...], start: int) -> int:
+        """The element count, refusing what gguf.cpp refuses: negative or overflowing int64 dims."""
+        n_elements = 1
+        for dim in shape:
+            if dim > INT64_MAX:
+                raise self._corrupt(f"tensor {name!r} has a negative dimension ({dim - (1 << 64)}) in {list(shape)}",
+                                    offset=start, location=name)
+            n_elements *= dim
+            if n_elements > INT64_MAX:
+                raise self._corrupt(f"tensor {name!r} has dimensions {list(shape)} whose product overflows 64 bits", offset=start, location=name)
+        return n_elements
 
 
 def read_gguf_header(source: ByteSource) -> GGUFHeader:

@@ -44,8 +44,13 @@ class LocalFileSource:
         return needed_end + LOCAL_STEP
 
     def close(self) -> None:
+        # Once only: a second os.close() (here or from __del__) would close whatever file or
+        # socket has since been given the same descriptor number.
+        fd, self._fd = getattr(self, "_fd", None), None
+        if fd is None:
+            return
         try:
-            os.close(self._fd)
+            os.close(fd)
         except OSError:
             pass
 
@@ -56,10 +61,7 @@ class LocalFileSource:
         self.close()
 
     def __del__(self) -> None:  # a source left open by a failed read must not leak the fd
-        fd = getattr(self, "_fd", None)
-        if fd is not None:
-            self.close()
-            self._fd = None
+        self.close()
 
 
 class LocalDirectory:
