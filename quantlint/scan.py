@@ -47,6 +47,10 @@ class ScanOptions:
     use_cache: bool = True
     progress: bool | None = None  # None: on when stderr is a terminal and not CI / pre-commit
     exit_zero: bool = False
+    executor: str = "local"  # local | dask | tcp://HOST:PORT (quantlint.scan_dask.parse_executor)
+    batch_size: int = 200  # files per batch (a Dask task, a part file)
+    output_dir: str | None = None  # one part file per batch; a rerun skips finished batches
+    max_inflight: int = 64  # Hub requests at once across a Dask cluster (0: no cap)
 
 
 class ScanError(Exception):
@@ -92,14 +96,16 @@ def hub_query(opts: ScanOptions) -> list[str]:
 
 
 def in_shard(spec: str, shard: tuple[int, int] | None) -> bool:
-    """Stable across machines and runs: crc32 of the spec, not Python's salted hash()."""
-    return shard is None or zlib.crc32(spec.encode("utf-8")) % shard[1] == shard[0] - 1
+    """Stable across machines and runs: crc32 of the repo (so every file of a repo, e.g. the
+    lines of a --list-only file, lands in one shard and the repo is listed once), or of the
+    spec when it names no repo; never Python's salted hash()."""
+    if shard is None:
+        return True
+    from quantlint.remote import REPO_SPEC
 
-
-def resolve_spec(spec: str, offline: bool) -> list[Target]:
-    from quantlint.targets import expand
-
-    return expand([spec], offline=offline)
+    m = REPO_SPEC.match(spec)
+    key = m.group("repo") if m else spec
+    return zlib.crc32(key.encode("utf-8")) % shard[1] == shard[0] - 1
 
 
 # -- the result cache -------------------------------------------------------------------------
@@ -225,6 +231,7 @@ def run_scan(opts: ScanOptions, resolved: Any, registry: Any,
              emit: Callable[[dict[str, Any]], None] | None = None) -> ScanOutcome:
     """Resolve and lint everything; `emit` gets each file's object as soon as it is done."""
     from quantlint.remote.source import quiet_hub_logs
+    from quantlint.scan_batches import group_specs, resolve_group
 
     quiet_hub_logs()
     offline = bool(resolved.settings.offline)
@@ -240,12 +247,13 @@ def run_scan(opts: ScanOptions, resolved: Any, registry: Any,
         if emit is not None:
             emit(obj)
 
+    groups = group_specs(specs)  # a repo named by several specs (a --list-only file) is listed once
     try:
         with ThreadPoolExecutor(max_workers=max(1, opts.jobs)) as pool:
             # One pool for both steps, pipelined: a repo's files start as soon as it is listed.
-            pending: dict[Future, tuple[str, Any]] = {pool.submit(resolve_spec, s, offline): ("repo", s)
-                                                      for s in specs}
-            repos_left, files = len(specs), 0
+            pending: dict[Future, tuple[str, Any]] = {pool.submit(resolve_group, g, offline): ("repo", g)
+                                                      for g in groups}
+            repos_left, files = len(groups), 0
             progress.stage(f"listing {repos_left} repos", 0)
             while pending:
                 finished, _ = wait(pending, return_when=FIRST_COMPLETED)

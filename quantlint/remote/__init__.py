@@ -10,9 +10,11 @@ This module stays import-light (stdlib only): the runner imports TargetFailed fr
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from dataclasses import dataclass
+from typing import Any, Callable, ContextManager
 
 # org/repo, org/repo@rev, org/repo:path, org/repo@rev:path (one slash before any colon).
 REPO_SPEC = re.compile(r"^(?P<repo>[A-Za-z0-9][\w.-]*/[\w.-]+)(?:@(?P<rev>[^:\s]+))?(?::(?P<path>.+))?$")
@@ -65,3 +67,18 @@ def offline_default() -> bool:
         if os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on"):
             return True
     return False
+
+
+# A cap on concurrent requests wider than this process (a Dask cluster's distributed.Semaphore):
+# set by whoever runs the scan, entered around every ranged GET. None: no cap beyond --jobs.
+_GATE: Callable[[], ContextManager[Any]] | None = None
+
+
+def set_request_gate(gate: Callable[[], ContextManager[Any]] | None) -> None:
+    global _GATE
+    _GATE = gate
+
+
+def request_gate() -> ContextManager[Any]:
+    gate = _GATE
+    return gate() if gate is not None else contextlib.nullcontext()

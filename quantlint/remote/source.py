@@ -21,7 +21,7 @@ import time
 from typing import Any
 
 from quantlint import __version__
-from quantlint.remote import HttpPolicy, http_policy
+from quantlint.remote import HttpPolicy, http_policy, request_gate
 from quantlint.sources import SourceError
 
 GGUF_FIRST_READ = 2 << 20  # a typical GGUF header: Llama 2/Mistral ~1 MB, Qwen2 ~3.5 MB
@@ -170,9 +170,9 @@ class RemoteFileSource:
         policy = self.policy
         headers = request_headers(self.url, {"Range": f"bytes={start}-{end - 1}"})
         self.requests += 1
-        with http_stream_backoff("GET", self.url, headers=headers, timeout=policy.timeout,
-                                 max_retries=policy.retries, base_wait_time=policy.base_wait,
-                                 max_wait_time=policy.max_wait) as response:
+        with request_gate(), http_stream_backoff("GET", self.url, headers=headers, timeout=policy.timeout,
+                                                 max_retries=policy.retries, base_wait_time=policy.base_wait,
+                                                 max_wait_time=policy.max_wait) as response:
             if response.status_code == 416:  # range past the end: the file is shorter than start
                 total = _content_range_total(response.headers.get("Content-Range"))
                 if total is not None:
