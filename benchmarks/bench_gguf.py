@@ -3,8 +3,9 @@
     python benchmarks/bench_gguf.py [--runs 5] [--file PATH]
 
 Fetches the file first (benchmarks/fetch_inputs.py, its own cache), then alternates
-`quantlint --output-format json FILE` and `python -c "import gguf; gguf.GGUFReader(FILE)"`,
-and prints medians, min-max, peak RSS, the ratio, and the bytes quantlint read.
+`quantlint --output-format json FILE` (the file under its own name, and renamed: a name must
+not change the cost) and `python -c "import gguf; gguf.GGUFReader(FILE)"`, and prints
+medians, min-max, peak RSS, the ratio, and the bytes quantlint read.
 """
 
 from __future__ import annotations
@@ -30,11 +31,13 @@ def main() -> int:
     if path is None:
         print("no input file", file=sys.stderr)
         return 1
-    from benchmarks.bench_peers import ensure_quantlint, ensure_venv
+    from benchmarks.bench_peers import ensure_quantlint, ensure_venv, renamed_copy
 
     reader_python = str(ensure_venv("gguf") / "bin" / "python")
+    quantlint = ensure_quantlint()
     tools = [
-        Tool("quantlint", [ensure_quantlint(), "--output-format", "json", str(path)]),
+        Tool("quantlint", [quantlint, "--output-format", "json", str(path)]),
+        Tool("quantlint (renamed copy)", [quantlint, "--output-format", "json", str(renamed_copy(path))]),
         Tool("gguf.GGUFReader", [reader_python, "-c", f"import gguf; gguf.GGUFReader({str(path)!r})"]),
     ]
     timings = compare(tools, runs=args.runs, warmup=1)

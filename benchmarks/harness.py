@@ -2,7 +2,9 @@
 
 Each tool is a whole process (interpreter start-up included), as a user would run it. Runs
 alternate between tools so that page cache and CPU frequency drift affect all of them alike.
-Peak RSS comes from os.wait4's rusage of each child.
+Peak RSS and CPU time (user + system) come from os.wait4's rusage of each child. On a busy
+machine wall times swing with the scheduler while CPU times stay close to an idle run's, so
+both are reported.
 """
 
 from __future__ import annotations
@@ -27,11 +29,16 @@ class Timing:
     tool: str
     walls: list[float] = field(default_factory=list)
     rss_kib: list[int] = field(default_factory=list)
+    cpus: list[float] = field(default_factory=list)  # user + system seconds
     failures: list[str] = field(default_factory=list)
 
     @property
     def median(self) -> float:
         return statistics.median(self.walls) if self.walls else float("nan")
+
+    @property
+    def cpu_median(self) -> float:
+        return statistics.median(self.cpus) if self.cpus else float("nan")
 
     @property
     def peak_rss_mib(self) -> float:
@@ -46,7 +53,8 @@ def bench_env(extra: dict[str, str]) -> dict[str, str]:
     return {**env, **extra}
 
 
-def run_once(tool: Tool, timeout: float = 600) -> tuple[float, int, int, str]:
+def run_once(tool: Tool, timeout: float = 600) -> tuple[float, int, int, str, float]:
+    """(wall s, peak RSS KiB, exit code, stderr tail, CPU s) of one whole-process run."""
     env = bench_env(tool.env)
     start = time.perf_counter()
     proc = subprocess.Popen(tool.argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
@@ -64,20 +72,21 @@ def run_once(tool: Tool, timeout: float = 600) -> tuple[float, int, int, str]:
     err = proc.stderr.read().decode("utf-8", "replace")[-300:] if proc.stderr else ""
     proc.stderr and proc.stderr.close()
     code = os.waitstatus_to_exitcode(status)
-    return wall, int(usage.ru_maxrss), code, err
+    return wall, int(usage.ru_maxrss), code, err, usage.ru_utime + usage.ru_stime
 
 
 def compare(tools: list[Tool], runs: int = 5, warmup: int = 1, timeout: float = 600) -> dict[str, Timing]:
     timings = {t.name: Timing(t.name) for t in tools}
     for i in range(warmup + runs):
         for tool in tools:
-            wall, rss, code, err = run_once(tool, timeout)
+            wall, rss, code, err, cpu = run_once(tool, timeout)
             if code not in tool.ok_codes:
                 timings[tool.name].failures.append(f"exit {code}: {err.strip()}")
                 continue
             if i >= warmup:
                 timings[tool.name].walls.append(wall)
                 timings[tool.name].rss_kib.append(rss)
+                timings[tool.name].cpus.append(cpu)
     return timings
 
 

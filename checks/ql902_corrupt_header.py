@@ -9,6 +9,8 @@ or tensor names, tensor data not packed in order at the alignment (misaligned, o
 with gaps: ggml/src/gguf.cpp refuses all three), a bad `general.alignment`, or a safetensors
 header that is not valid. A file that merely ends too early is QL901; an old or newer format
 is QL905; what the loader accepts (non-UTF-8 strings) is at most QL907.
+A mangled header can hold thousands of faults: the first 20 are listed, and the last of them
+says how many more there are (in JSON and SARIF also as `data.unlisted_faults`).
 
 ## Why is this bad?
 Runtimes trust these fields to allocate memory and compute offsets. A corrupt header makes
@@ -41,14 +43,21 @@ MAX_FINDINGS = 20  # a mangled header can yield thousands of faults; the first o
 
 def check(model: Model, ctx: CheckContext) -> Iterator[Finding]:
     corrupt = [p for p in model.problems if p.kind in ("corrupt", "unreadable")]
-    for problem in corrupt[:MAX_FINDINGS]:
+    listed = corrupt[:MAX_FINDINGS]
+    unlisted = len(corrupt) - len(listed)
+    for number, problem in enumerate(listed, start=1):
         where = f" (at byte {problem.offset})" if problem.offset is not None else ""
+        data = dict(problem.details)
+        message = f"{problem.message}{where}"
+        if number == len(listed) and unlisted:
+            # The rest are counted on the last listed fault, not reported as a finding of their
+            # own: every finding is a fault a tool can count (SARIF, --statistics, baselines).
+            message += f"; {unlisted} more header fault{'s' if unlisted > 1 else ''} not listed"
+            data["unlisted_faults"] = unlisted
         yield Finding(
-            message=f"{problem.message}{where}",
+            message=message,
             hint=problem.hint or "Download the file again; if the fault stays, the file was written by a broken tool.",
             location=problem.location,
             offset=problem.offset,
-            data=dict(problem.details),
+            data=data,
         )
-    if len(corrupt) > MAX_FINDINGS:
-        yield Finding(message=f"... and {len(corrupt) - MAX_FINDINGS} more header faults", location=None)

@@ -89,6 +89,10 @@ class Color(str, Enum):
     never = "never"
 
 
+WIDTH_HELP = ("Wrap text output at this many columns. Default: the terminal's width (or COLUMNS); "
+              "never wrapped when stdout is a pipe or a file.")
+
+
 def _err(message: str) -> None:
     sys.stderr.write(f"quantlint: error: {message}\n")
 

@@ -9,6 +9,7 @@ and exits 2. File discovery and reading live in quantlint.config_file.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +31,8 @@ class ConfigError(ValueError):
 
 @dataclass
 class CliValues:
+    """The check command's options as parsed, by typer or by the fast path (quantlint.fastcli)."""
+
     paths: list[str]
     output_format: str | None = None
     output_file: str | None = None
@@ -42,6 +45,8 @@ class CliValues:
     ignore: list[str] | None = None
     statistics: bool = False
     color: str = "auto"
+    width: int | None = None
+    sarif_root: str | None = None
     config: str | None = None
     isolated: bool = False
     baseline: str | None = None
@@ -65,6 +70,8 @@ class CliValues:
 
 @dataclass
 class Resolved:
+    """CLI values and the config file merged: everything a lint run needs."""
+
     paths: list[str]
     settings: LintSettings
     selection: Selection
@@ -76,6 +83,8 @@ class Resolved:
     exit_zero: bool = False
     statistics: bool = False
     color: str = "auto"
+    width: int | None = None  # wrap text output here; None: the terminal's width, never in a pipe
+    sarif_root: str | None = None  # SARIF URIs are relative to this folder (default: the working directory)
     baseline: str | None = None
     write_baseline: str | None = None
     lfs_remote: str | None = None
@@ -99,6 +108,8 @@ class Resolved:
             f"profile = {s.profile}",
             f"floor = {s.floor}",
             f"output-format = {self.output_format}",
+            f"width = {self.width}",
+            f"sarif-root = {self.sarif_root}",
             f"runtime = {s.plan.runtime}",
             f"ctx-size = {s.plan.ctx_size}",
             f"cache-type-k = {s.plan.cache_type_k}",
@@ -302,13 +313,18 @@ def resolve(values: CliValues, registry: Registry, file_config: dict[str, Any] |
     if output_format not in OUTPUT_FORMATS:
         raise ConfigError(f"unknown output format {output_format!r}; choose from {', '.join(OUTPUT_FORMATS)}")
     fail_on = values.fail_on or cfg.get("fail-on") or "error"
+    if values.width is not None and values.width < 1:
+        raise ConfigError(f"--width must be a positive number of columns, not {values.width}")
+    if values.sarif_root is not None and not os.path.isdir(values.sarif_root):
+        raise ConfigError(f"--sarif-root {values.sarif_root!r} is not a folder")
     if fail_on not in ("error", "warning", "info"):
         raise ConfigError(f"fail-on must be error, warning or info, not {fail_on!r}")
     return Resolved(
         paths=values.paths, settings=settings, selection=selection, output_format=output_format,
         severity_overrides=severity_overrides, per_file_ignores=per_file_ignores,
         output_file=values.output_file, fail_on=fail_on, exit_zero=values.exit_zero,
-        statistics=values.statistics, color=values.color, baseline=values.baseline,
+        statistics=values.statistics, color=values.color, width=values.width,
+        sarif_root=values.sarif_root, baseline=values.baseline,
         write_baseline=values.write_baseline, lfs_remote=values.lfs_remote,
         config_path=config_path, config_root=config_root,
         enabled_rules=[r.code for r in registry.sorted() if selection.enabled(r)],

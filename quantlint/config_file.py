@@ -4,7 +4,8 @@ Discovery follows ruff: from the directory of the first path (or the working dir
 remote targets) upward, the first directory holding `.quantlint.toml`, `quantlint.toml` or a
 `pyproject.toml` with a `[tool.quantlint]` table wins, in that order of precedence inside one
 directory. Settings are never merged across files. A search costs a few stat() calls; tomllib
-is imported only when a file is found, so `quantlint model.gguf` stays fast.
+is imported only when a file is found, so `quantlint model.gguf` stays fast (paths are plain
+strings and os.path here: pathlib, with the urllib.parse it imports, costs a lint ~2 ms).
 
 Every fault is a ConfigError naming the file and the key (exit 2), in yamllint's spirit: a
 typo in a rule code must not silently turn a rule off.
@@ -15,7 +16,6 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 CONFIG_NAMES = (".quantlint.toml", "quantlint.toml", "pyproject.toml")
@@ -36,49 +36,54 @@ class ConfigFileError(ValueError):
 
 @dataclass
 class FileConfig:
+    """The config file in force (None: defaults) and its quantlint table."""
+
     path: str | None = None  # None: no file (defaults, or --isolated)
     values: dict[str, Any] = field(default_factory=dict)
 
     @property
     def root(self) -> str:
         """Where relative per-file-ignores globs start: the config file's folder."""
-        return str(Path(self.path).parent) if self.path else os.getcwd()
+        return (os.path.dirname(self.path) or ".") if self.path else os.getcwd()
 
 
-def _has_tool_table(path: Path) -> bool:
+def _has_tool_table(path: str) -> bool:
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            text = fh.read()
     except OSError:
         return False
     return "quantlint" in text and _TOOL_TABLE.search(text) is not None
 
 
-def find_config(start: Path) -> Path | None:
+def find_config(start: str) -> str | None:
     """The nearest config file at or above `start` (a directory)."""
     try:
-        here = start.resolve()
+        folder = os.path.realpath(start)
     except OSError:
-        here = Path(os.getcwd())
-    for folder in (here, *here.parents):
+        folder = os.getcwd()
+    while True:
         for name in CONFIG_NAMES:
-            candidate = folder / name
-            if not candidate.is_file():
+            candidate = os.path.join(folder, name)
+            if not os.path.isfile(candidate):
                 continue
             if name == "pyproject.toml" and not _has_tool_table(candidate):
                 continue  # ruff's rule: a pyproject.toml without our table is not a config
             return candidate
-    return None
+        parent = os.path.dirname(folder)
+        if parent == folder:  # the root
+            return None
+        folder = parent
 
 
-def search_start(paths: list[str]) -> Path:
+def search_start(paths: list[str]) -> str:
     """The directory the search starts from: the first local path's folder, else the CWD."""
     for raw in paths:
-        p = Path(raw)
-        if p.is_dir():
-            return p
-        if p.exists():
-            return p.parent if str(p.parent) else Path(".")
-    return Path(os.getcwd())
+        if os.path.isdir(raw):
+            return raw
+        if os.path.exists(raw):
+            return os.path.dirname(raw) or "."
+    return os.getcwd()
 
 
 def _toml():
@@ -89,7 +94,7 @@ def _toml():
     return tomllib
 
 
-def read_config_file(path: Path) -> dict[str, Any]:
+def read_config_file(path: str) -> dict[str, Any]:
     """The quantlint table of a file: [tool.quantlint] in pyproject.toml, the whole file otherwise."""
     tomllib = _toml()
     try:
@@ -99,7 +104,7 @@ def read_config_file(path: Path) -> dict[str, Any]:
         raise ConfigFileError(f"cannot read config file {path}: {exc.strerror or exc}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigFileError(f"{path}: invalid TOML: {exc}") from exc
-    if path.name == "pyproject.toml":
+    if os.path.basename(path) == "pyproject.toml":
         tool = data.get("tool", {})
         if not isinstance(tool, dict) or "quantlint" not in tool:
             raise ConfigFileError(f"{path} has no [tool.quantlint] table")
@@ -121,9 +126,8 @@ def parse_inline(text: str) -> dict[str, Any]:
 def load(paths: list[str], config: str | None, isolated: bool) -> FileConfig:
     """The config in force: --config PATH, else (unless --isolated) the nearest file."""
     if config is not None:
-        path = Path(config)
-        if path.is_file():
-            return FileConfig(str(path), read_config_file(path))
+        if os.path.isfile(config):
+            return FileConfig(config, read_config_file(config))
         if "=" in config:
             return FileConfig(None, parse_inline(config))
         raise ConfigFileError(f"--config {config}: no such file")
@@ -132,7 +136,7 @@ def load(paths: list[str], config: str | None, isolated: bool) -> FileConfig:
     found = find_config(search_start(paths))
     if found is None:
         return FileConfig()
-    return FileConfig(str(found), read_config_file(found))
+    return FileConfig(found, read_config_file(found))
 
 
 # -- validation ------------------------------------------------------------------------------

@@ -40,6 +40,8 @@ BUILTIN_PACKAGE = "quantlint"
 
 @dataclass(frozen=True)
 class Rule:
+    """A registered check: its code, name, default severity, docs and check function."""
+
     code: str
     name: str
     severity: str
@@ -60,12 +62,16 @@ class Rule:
 
 @dataclass(frozen=True)
 class PluginFailure:
+    """A third-party check that could not be loaded, and why."""
+
     display_name: str  # package[entry]
     error: str
 
 
 @dataclass
 class Registry:
+    """Every rule by code, built-in and third-party, and the plugins that failed to load."""
+
     rules: dict[str, Rule] = field(default_factory=dict)
     failures: list[PluginFailure] = field(default_factory=list)
 

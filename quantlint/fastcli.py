@@ -37,6 +37,8 @@ OPTIONS: dict[str, tuple[str, str]] = {
     "--ignore": ("ignore", "list"),
     "--statistics": ("statistics", "flag"),
     "--color": ("color", "str"),
+    "--width": ("width", "int"),
+    "--sarif-root": ("sarif_root", "str"),
     "--config": ("config", "str"),
     "--isolated": ("isolated", "flag"),
     "--baseline": ("baseline", "str"),

@@ -21,6 +21,8 @@ def severity_at_least(severity: str, threshold: str) -> bool:
 
 @dataclass(frozen=True)
 class Finding:
+    """One finding: what a check yields and every report prints."""
+
     message: str
     hint: str | None = None
     location: str | None = None  # tensor name, metadata key, file name, or None

@@ -16,6 +16,8 @@ from quantlint.targets import Target
 
 @dataclass
 class TargetResult:
+    """One target's lint: the Model read (None when not read), its findings, or an error."""
+
     target: str
     model: Model | None
     findings: list[Finding] = field(default_factory=list)

@@ -61,6 +61,8 @@ class TensorRecord:
 
 @dataclass
 class MoEFacts:
+    """A Mixture-of-Experts model: expert counts and the experts' own bits per weight."""
+
     experts: int
     experts_used: int | None = None
     shared_experts: int | None = None
@@ -73,6 +75,8 @@ class MoEFacts:
 
 @dataclass
 class CalibrationFacts:
+    """The calibration data a quant records (or a format's default), and where it was read."""
+
     dataset: str | None
     source: str  # where it was read: a key, a config field, a card section, or "default"
     kind: str = "recorded"  # "recorded" | "default-assumed" | "built-in"
@@ -82,6 +86,8 @@ class CalibrationFacts:
 
 @dataclass
 class Identity:
+    """What the model says it is: general.* names, base models, the repo and file it came from."""
+
     name: str | None = None
     basename: str | None = None
     finetune: str | None = None
@@ -100,6 +106,8 @@ class Identity:
 
 @dataclass
 class TokenizerFacts:
+    """Tokenizer facts: model and pre-tokenizer, vocabulary size, special ids, chat template."""
+
     model: str | None = None  # tokenizer.ggml.model (gpt2, llama, ...) or HF tokenizer class
     pre: str | None = None
     vocab_size: int | None = None
@@ -120,6 +128,8 @@ class TokenizerFacts:
 
 @dataclass
 class FileFacts:
+    """The file itself: size, header bytes, where the data ends, bytes read, shards."""
+
     path: str
     size: int | None = None
     header_bytes: int | None = None
@@ -151,6 +161,8 @@ class CardFacts:
 
 @dataclass
 class Model:
+    """The format-neutral record every check reads (DESIGN.md); unknown facts stay None."""
+
     format: str  # gguf, exl2, exl3, awq, gptq, compressed-tensors, auto-round, bitsandbytes,
     # hqq, fp8, mxfp4, mlx, safetensors, lfs-pointer, unknown
     target: str

@@ -10,7 +10,7 @@ import os
 import sys
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from quantlint.config import ConfigError, Resolved
 from quantlint.engine import CheckCrash, Registry, Selection
@@ -20,9 +20,14 @@ from quantlint.lint import TargetResult, lint_model, missing_model, read_target
 from quantlint.remote import TargetFailed
 from quantlint.targets import Target, expand
 
+if TYPE_CHECKING:  # pathlib loads only for --lfs-remote and per-file-ignores (about 2 ms otherwise)
+    from pathlib import Path
+
 
 @dataclass
 class Linted:
+    """A target and its lint result, kept together for ignores and baselines."""
+
     target: Target
     result: TargetResult
 
@@ -57,6 +62,8 @@ def _lfs_remote_target(target: Target, model, resolved: Resolved) -> Target | No
     """An LFS pointer in a clone of ORG/REPO -> the published file `ORG/REPO:<path in repo>`."""
     if not resolved.lfs_remote or model is None or model.format != "lfs-pointer" or target.kind != "file":
         return None
+    from pathlib import Path
+
     local = Path(target.path).resolve()
     root = _git_root(local.parent) or Path(os.getcwd()).resolve()
     try:
@@ -74,6 +81,8 @@ def _lfs_remote_target(target: Target, model, resolved: Resolved) -> Target | No
 # -- per-file-ignores ----------------------------------------------------------------------------
 def _glob_matches(pattern: str, target_path: str, root: str) -> bool:
     """ruff's shape: a glob relative to the config file's folder; a bare name matches anywhere."""
+    from pathlib import Path
+
     pattern = pattern[2:] if pattern.startswith("./") else pattern
     absolute = Path(target_path).resolve()
     try:
@@ -163,7 +172,8 @@ def _report(resolved: Resolved, registry: Registry, results: list[TargetResult],
     from quantlint.report import write
 
     name = resolved.output_format
-    options = {"color": resolved.color, "crashed": crashed, "failures": registry.failures,
+    options = {"color": resolved.color, "width": resolved.width, "sarif_root": resolved.sarif_root,
+               "crashed": crashed, "failures": registry.failures,
                "rules": [registry.rules[c] for c in resolved.enabled_rules if c in registry.rules],
                "plan": resolved.settings.plan}
     if resolved.statistics:

@@ -46,6 +46,8 @@ class RuntimePlan:
 
 @dataclass
 class LintSettings:
+    """What checks may read besides the Model: floor, profile, runtime plan, rule options."""
+
     floor: str = "Q4_K_M"  # a GGUF quant label; mapped to bpw/bits for other formats
     profile: str = "default"
     plan: RuntimePlan = field(default_factory=RuntimePlan)

@@ -12,7 +12,10 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pathlib loads only for folders and split sets: one file never pays its ~2 ms
+    from pathlib import Path
 
 SPLIT_NAME = re.compile(r"^(?P<stem>.+)-(?P<no>\d{5})-of-(?P<count>\d{5})\.gguf$")
 # measurement.json alone is an EXL2 repo's main branch (one bpw per branch): still worth reading.
@@ -22,6 +25,8 @@ SKIP_DIRS = {".git", ".hg", ".svn", "__pycache__", ".venv", "node_modules", ".ca
 
 @dataclass
 class Target:
+    """One thing to lint, as found from the command line's paths and repo names."""
+
     display: str  # as given, or the path found inside a directory
     kind: str  # "file" | "gguf-set" | "hf-dir" | "remote" | "missing"
     path: str
@@ -62,11 +67,17 @@ def group_gguf_files(paths: list[Path], display_base: Path | None = None) -> lis
     targets = list(singles)
     for (parent, stem, count), members in sorted(sets.items()):
         members.sort()
-        first = Path(parent) / f"{stem}-00001-of-{count:05d}.gguf"
+        first = _path(parent) / f"{stem}-00001-of-{count:05d}.gguf"
         shards = [str(p) for _, p in members]
         targets.append(Target(display=_display(first, display_base), kind="gguf-set", path=str(first),
                               shards=shards, expected_shards=count))
     return sorted(targets, key=lambda t: t.display)
+
+
+def _path(raw: str) -> Path:
+    from pathlib import Path
+
+    return Path(raw)
 
 
 def _display(path: Path, base: Path | None) -> str:
@@ -79,17 +90,19 @@ def expand(paths: list[str], offline: bool | None = None) -> list[Target]:
     targets: list[Target] = []
     loose_gguf: list[Path] = []
     for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            targets.extend(_search_dir(path))
-        elif path.exists():
-            if path.suffix == ".gguf" and split_key(path.name):
+        if os.path.isdir(raw):
+            targets.extend(_search_dir(_path(raw)))
+        elif os.path.exists(raw):
+            name = os.path.basename(raw)
+            suffix = os.path.splitext(name)[1]
+            if suffix == ".gguf" and split_key(name):
                 # A shard named on the command line: lint its whole set (siblings included).
+                path = _path(raw)
                 siblings = [p for p in path.parent.glob("*.gguf") if (k := split_key(p.name)) and k[0] == split_key(path.name)[0]]
                 loose_gguf.extend(siblings or [path])
-            elif path.name in HF_MARKERS or path.suffix == ".safetensors":
+            elif name in HF_MARKERS or suffix == ".safetensors":
                 # pre-commit passes config.json / *.safetensors files: lint their folder once.
-                parent = path.parent
+                parent = _path(raw).parent
                 if not any(t.kind == "hf-dir" and t.path == str(parent) for t in targets):
                     targets.append(Target(display=str(parent), kind="hf-dir", path=str(parent)))
             else:
@@ -142,7 +155,7 @@ def _search_dir(root: Path) -> list[Target]:
     gguf_files: list[Path] = []
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith("."))
-        here = Path(dirpath)
+        here = _path(dirpath)
         ggufs = [here / f for f in filenames if f.endswith(".gguf")]
         gguf_files.extend(ggufs)
         found.extend(_legacy_bins(here, filenames))

@@ -20,6 +20,9 @@ SAMPLES = [
     ["--floor", "Q5_K_M", "--profile", "high-stakes", "m.gguf"],
     ["--select", "QL1", "--select", "QL9", "--ignore", "QL101", "--extend-select", "QL601", "m.gguf"],
     ["--statistics", "--color", "never", "--isolated", "--config", "q.toml", "m.gguf"],
+    ["--width", "100", "m.gguf"],
+    ["--width=72", "--color", "always", "m.gguf"],
+    ["--output-format", "sarif", "--sarif-root", "repo", "repo/m.gguf"],
     ["-c", "8192", "-ctk", "q4_0", "-ctv", "q8_0", "--memory", "24GiB,24GiB", "--runtime", "llama.cpp", "m.gguf"],
     ["--ctx-size=4096", "--cache-type-k=q8_0", "m.gguf"],
     ["-fa", "off", "-ub", "256", "-b", "1024", "-np", "4", "-ngl", "99", "--no-mmap", "--memory", "8GiB", "m.gguf"],
@@ -65,7 +68,8 @@ def test_every_fast_option_exists_on_the_typer_command():
 @pytest.mark.parametrize("argv", [
     [], ["--help"], ["-h"], ["--version"], ["rules"], ["explain", "QL101"], ["inspect", "m.gguf"],
     ["--show-settings", "m.gguf"], ["-c", "abc", "m.gguf"], ["--output-format", "xml", "m.gguf"],
-    ["--no-such-flag", "m.gguf"], ["--", "m.gguf"], ["--floor"], ["--select", "QL1"], ["-fa", "maybe", "m.gguf"],
+    ["--no-such-flag", "m.gguf"], ["--width", "wide", "m.gguf"], ["--", "m.gguf"], ["--floor"], ["--select", "QL1"],
+    ["-fa", "maybe", "m.gguf"],
 ])
 def test_everything_else_goes_to_typer(argv):
     assert fastcli.parse(argv) is None

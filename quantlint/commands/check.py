@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from quantlint.cli import Color, FlashAttn, OutputFormat, Severity, _color_choice, _err, app
+from quantlint.cli import WIDTH_HELP, Color, FlashAttn, OutputFormat, Severity, _color_choice, _err, app
 from quantlint.config import CliValues
 
 RUNTIME_HELP = "llama.cpp, ollama, exllamav2, exllamav3, vllm or transformers."
@@ -31,6 +31,8 @@ def check_command(
     ignore: Optional[list[str]] = typer.Option(None, "--ignore", help="Skip these rules: codes, prefixes or names."),
     statistics: bool = typer.Option(False, "--statistics", help="Print one line per rule with its count instead of the findings."),
     color: Color = typer.Option(Color.auto, "--color", help="auto (honours NO_COLOR / FORCE_COLOR), always, never."),
+    width: Optional[int] = typer.Option(None, "--width", help=WIDTH_HELP),
+    sarif_root: Optional[str] = typer.Option(None, "--sarif-root", help="SARIF file URIs are relative to this folder (default: the working directory)."),
     config: Optional[str] = typer.Option(None, "--config", help="A config file (pyproject.toml, quantlint.toml) to use instead of the nearest one."),
     isolated: bool = typer.Option(False, "--isolated", help="Ignore every config file."),
     show_settings: bool = typer.Option(False, "--show-settings", help="Print the resolved settings and exit."),
@@ -59,7 +61,7 @@ def check_command(
         paths=paths, output_format=output_format.value if output_format else None, output_file=output_file,
         fail_on=fail_on.value if fail_on else None, exit_zero=exit_zero, floor=floor, profile=profile,
         select=select, extend_select=extend_select, ignore=ignore, statistics=statistics,
-        color=_color_choice(color), config=config, isolated=isolated, baseline=baseline,
+        color=_color_choice(color), width=width, sarif_root=sarif_root, config=config, isolated=isolated, baseline=baseline,
         write_baseline=write_baseline, ctx_size=ctx_size, cache_type_k=cache_type_k,
         cache_type_v=cache_type_v, memory=memory, flash_attn=flash_attn.value if flash_attn else None,
         batch=batch, ubatch=ubatch, parallel=parallel, gpu_layers=gpu_layers, no_mmap=no_mmap, runtime=runtime, expect=expect, card=card,

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import sys
+from typing import Optional
 
 import typer
 
-from quantlint.cli import Color, _color_choice, _err, app
+from quantlint.cli import WIDTH_HELP, Color, _color_choice, _err, app
 
 
 @app.command("inspect")
@@ -14,6 +15,7 @@ def inspect_command(
     paths: list[str] = typer.Argument(..., metavar="PATH...", help="Model files or folders."),
     as_json: bool = typer.Option(False, "--json", help="Print the Model record as JSON."),
     color: Color = typer.Option(Color.auto, "--color"),
+    width: Optional[int] = typer.Option(None, "--width", min=1, help=WIDTH_HELP),
 ) -> None:
     """Show what quantlint read: metadata, the tensor-type mix, bits per weight."""
     from quantlint.enrich import enrich
@@ -43,7 +45,7 @@ def inspect_command(
         raise typer.Exit(1 if failed else 0)
     from quantlint.report.inspect import write_inspect
 
-    write_inspect(models, sys.stdout, {"color": _color_choice(color)})
+    write_inspect(models, sys.stdout, {"color": _color_choice(color), "width": width})
     if failed:
         raise typer.Exit(1)
 

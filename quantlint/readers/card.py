@@ -21,10 +21,9 @@ note on the Model. huggingface_hub is imported only when there is a card to fetc
 
 from __future__ import annotations
 
+import _thread  # threading.Lock is _thread.allocate_lock; importing threading costs a local lint ~1 ms
 import os
 import re
-import threading
-from pathlib import Path
 from typing import Any
 
 from quantlint.model import CardFacts, Model
@@ -123,31 +122,34 @@ def attach_card_from_text(model: Model, text: str, source: str) -> Model:
     return model
 
 
-def read_card_file(path: Path) -> tuple[CardFacts | None, str | None]:
+def read_card_file(path: str) -> tuple[CardFacts | None, str | None]:
     try:
-        size = path.stat().st_size
+        size = os.stat(path).st_size
         if size > MAX_CARD_BYTES:
             return None, f"card unreadable: {path}: {size:,} bytes is more than the {MAX_CARD_BYTES:,}-byte limit"
-        raw = path.read_bytes()
+        with open(path, "rb") as fh:
+            raw = fh.read()
     except OSError as exc:
         return None, f"card unreadable: {path}: {exc.strerror or exc}"
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         return None, f"card unreadable: {path}: not UTF-8 text"
-    return parse_card(text, str(path))
+    return parse_card(text, path)
 
 
 # -- where a local card is ----------------------------------------------------------------------
-def card_location(target_kind: str, path: str) -> Path:
+# Plain strings and os.path: this runs on every local lint, and pathlib (with the urllib.parse
+# it imports) would cost it about 2 ms of start-up.
+def card_location(target_kind: str, path: str) -> str:
     """README.md inside a model folder, or next to a GGUF file (Hugging Face snapshot layout)."""
-    p = Path(path)
-    return p / CARD_NAME if target_kind == "hf-dir" or p.is_dir() else p.parent / CARD_NAME
+    folder = path if target_kind == "hf-dir" or os.path.isdir(path) else os.path.dirname(path)
+    return os.path.normpath(os.path.join(folder, CARD_NAME))
 
 
 def repo_from_cache_path(path: str) -> str | None:
     """org/name for a file inside the Hugging Face cache (models--org--name/snapshots/<sha>/...)."""
-    m = _CACHE_REPO.search(Path(path).as_posix())
+    m = _CACHE_REPO.search(os.path.normpath(path).replace(os.sep, "/"))
     return f"{m.group('org')}/{m.group('name')}" if m else None
 
 
@@ -157,13 +159,13 @@ def attach_local_card(model: Model, target_kind: str, path: str, settings: LintS
         model.identity.repo = repo_from_cache_path(path)
     chosen = settings.card_path if settings is not None else None
     if chosen:
-        card_file = Path(chosen)
-        if not card_file.is_file():
+        card_file = os.path.normpath(chosen)
+        if not os.path.isfile(card_file):
             model.notes.append(f"card unreadable: {chosen}: no such file (--card)")
             return model
     else:
         card_file = card_location(target_kind, path)
-        if not card_file.is_file():
+        if not os.path.isfile(card_file):
             model.notes.append("no card")
             return model
     facts, note = read_card_file(card_file)
@@ -186,7 +188,7 @@ def _looks_like_repo_id(value: str) -> bool:
 
 
 _FETCHED: dict[tuple[str, str, bool], tuple[str | None, str | None]] = {}  # per process: a scan of
-_FETCH_LOCK = threading.Lock()  # one repo's 20 files asks for the same base card 20 times, concurrently
+_FETCH_LOCK = _thread.allocate_lock()  # one repo's 20 files asks for the same base card 20 times, concurrently
 
 
 def clear_fetch_cache() -> None:
@@ -212,9 +214,10 @@ def _fetch_card_text(repo_id: str, settings: LintSettings | None) -> tuple[str |
         return None, f"card of {repo_id} not fetched: {exc}"
     if is_offline(settings):
         cached = try_to_load_from_cache(repo_id, CARD_NAME)
-        if isinstance(cached, str) and Path(cached).is_file():
+        if isinstance(cached, str) and os.path.isfile(cached):
             try:
-                return Path(cached).read_text(encoding="utf-8-sig"), None
+                with open(cached, encoding="utf-8-sig") as fh:
+                    return fh.read(), None
             except (OSError, UnicodeDecodeError) as exc:
                 return None, f"card of {repo_id} unreadable in the cache: {exc}"
         return None, f"card of {repo_id} not in the local cache (offline mode)"

@@ -70,6 +70,8 @@ class _Stop(Exception):
 
 @dataclass(frozen=True)
 class ArrayValue:
+    """A metadata array: element type and count, its byte span, and the values when small."""
+
     element_type: int
     count: int
     offset: int  # absolute offset of the first element
@@ -79,6 +81,8 @@ class ArrayValue:
 
 @dataclass(frozen=True)
 class KV:
+    """One metadata key/value pair and the byte offset where it starts."""
+
     key: str
     value_type: int
     value: Any  # scalar, str, or ArrayValue
@@ -87,6 +91,8 @@ class KV:
 
 @dataclass(frozen=True)
 class TensorInfo:
+    """One tensor declaration: name, shape, ggml type and data offset."""
+
     name: str
     shape: tuple[int, ...]
     type_id: int
@@ -99,6 +105,8 @@ class TensorInfo:
 
 @dataclass
 class GGUFHeader:
+    """Everything the walker read from a GGUF header, and the problems it met."""
+
     source_name: str
     file_size: int | None
     version: int | None = None

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any, TextIO
 
 from quantlint.model import Model
-from quantlint.report.text import human_count, human_size, make_console, model_summary
+from quantlint.report.text import human_count, human_size, make_console, model_summary, wraps
 
 MAX_VALUE_CHARS = 80
+RULE_WIDTH = 80  # a target's heading rule when the output is not a terminal
 
 
 def _short(value: Any) -> str:
@@ -94,31 +95,48 @@ def overview_rows(model: Model) -> list[tuple[str, str]]:
     return rows
 
 
+def print_key_values(console: Any, rows: list[tuple[str, str]], title: str | None, wrap: bool) -> None:
+    """A two-column key/value table. At a terminal, rich wraps long values inside their column;
+    in a pipe every row is one line, the values aligned, with no padding after them."""
+    from rich.markup import escape
+    from rich.table import Table
+    from rich.text import Text
+
+    if not rows:
+        return
+    if not wrap:
+        if title:
+            console.print(Text(title, style="table.title"))
+        key_width = max(len(key) for key, _ in rows)
+        for key, value in rows:
+            console.print(Text.assemble((key.ljust(key_width), "bold"), "  ", value))
+        return
+    table = Table(title=escape(title) if title else None, title_justify="left", show_header=False, box=None, pad_edge=False)
+    table.add_column(style="bold")
+    table.add_column()
+    for key, value in rows:
+        table.add_row(escape(key), escape(value))
+    console.print(table)
+
+
 def write_inspect(models: list[Model], stream: TextIO, options: dict[str, Any]) -> None:
     from rich.markup import escape
+    from rich.rule import Rule
     from rich.table import Table
 
     console = make_console(stream, options)
+    # In a pipe the console is "unlimited" so no row wraps; a rule still gets a sensible length.
+    wrap = wraps(stream, options)
+    rule_width = console.width if wrap else RULE_WIDTH
     for model in models:
-        console.rule(f"[bold]{escape(model.target)}[/]")
+        console.print(Rule(f"[bold]{escape(model.target)}[/]"), width=rule_width)
         console.print(f"[dim]{escape(model_summary(model))}[/]")
-        overview = Table(show_header=False, box=None, pad_edge=False)
-        overview.add_column(style="bold")
-        overview.add_column()
-        for key, value in overview_rows(model):
-            overview.add_row(escape(key), escape(value))
-        console.print(overview)
+        print_key_values(console, overview_rows(model), None, wrap)
         from quantlint.runtime.memory import memory_rows
 
-        memory = Table(title="memory estimate: llama.cpp's buffers, each with its source "
-                             "(`quantlint --memory SIZE -c N` checks a plan)",
-                       title_justify="left", show_header=False, box=None, pad_edge=False)
-        memory.add_column(style="bold")
-        memory.add_column()
-        for key, value in memory_rows(model):
-            memory.add_row(escape(key), escape(value))
-        if memory.row_count:
-            console.print(memory)
+        print_key_values(console, memory_rows(model),
+                         "memory estimate: llama.cpp's buffers, each with its source "
+                         "(`quantlint --memory SIZE -c N` checks a plan)", wrap)
         if model.tensor_types:
             mix = Table(title="tensor types (elements)", title_justify="left")
             mix.add_column("type")

@@ -3,9 +3,14 @@
 Shape (validated against the OASIS 2.1.0 schema; see tests/test_outputs.py):
 - tool.driver.rules: every rule that ran, with its docs from the rule docstring
   (shortDescription = first line, fullDescription = "What it does", help = the whole doc as
-  text and Markdown), a helpUri, its default level, and tags.
+  text and Markdown), a helpUri, its default level, and tags. `name` is the rule name in
+  PascalCase, the one-identifier "friendly name" SARIF tools share (Microsoft's multitool,
+  SARIF2012 ProvideRuleProperties); the kebab-case name users type stays in `properties.name`.
 - results: ruleId/ruleIndex/level, the message (and the fix), one location whose physical part
   names the file and whose logical part names the tensor or metadata key.
+- artifact URIs are relative to `--sarif-root` (default: the working directory, the repository
+  root in CI) with uriBaseId %SRCROOT%, when the file lies under it or was named by a relative
+  path; only a file named by an absolute path outside it gets an absolute file:// URI.
 
 Model files are binary. The spec (3.30.1) asks for byteOffset regions there, but GitHub shows
 no result without `region.startLine` (codeql-action#754, ossf/scorecard#1458), so the region
@@ -54,18 +59,24 @@ def help_uri(rule: Any) -> str | None:
     return None
 
 
+def pascal_case(name: str) -> str:
+    """'tier-below-floor' -> 'TierBelowFloor'."""
+    return "".join(part[:1].upper() + part[1:] for part in name.split("-"))
+
+
 def rule_descriptor(rule: Any) -> dict[str, Any]:
     sections = doc_sections(rule.doc)
     what = " ".join(sections.get("What it does", rule.summary).split())
     tags = ["quantlint", FAMILY_TAGS.get(rule.code[2:3], "other") if rule.code.startswith("QL") else rule.package]
     descriptor: dict[str, Any] = {
         "id": rule.code,
-        "name": rule.name,
+        "name": pascal_case(rule.name),
         "shortDescription": {"text": rule.summary[:1024]},
         "fullDescription": {"text": what or rule.summary},
         "help": {"text": rule.doc or rule.summary, "markdown": f"# {rule.name} ({rule.code})\n\n{rule.doc or rule.summary}"},
         "defaultConfiguration": {"level": LEVELS[rule.severity]},
-        "properties": {"tags": tags, "problem.severity": PROBLEM_SEVERITY[rule.severity], "package": rule.package},
+        "properties": {"name": rule.name, "tags": tags, "problem.severity": PROBLEM_SEVERITY[rule.severity],
+                       "package": rule.package},
     }
     uri = help_uri(rule)
     if uri:
@@ -85,9 +96,14 @@ def _rules_for(results: list[Any], options: dict[str, Any]) -> list[Any]:
     return [rules[c] for c in sorted(rules)]
 
 
-def artifact(target_path: str, location: str | None) -> tuple[str, bool]:
-    """(URI, relative?) for a target: relative to the working directory (the repository root
-    in CI) when inside it, so alerts keep their identity from run to run."""
+def source_root(options: dict[str, Any]) -> Path:
+    """--sarif-root, else the working directory (the repository root in CI)."""
+    return Path(options.get("sarif_root") or os.getcwd()).resolve()
+
+
+def artifact(target_path: str, location: str | None, root: Path | None = None) -> tuple[str, bool]:
+    """(URI, relative to root?) for a target. Relative whenever the file lies under the root or
+    was named by a relative path, so alerts keep their identity from run to run and machine."""
     path = Path(target_path)
     if path.is_dir():  # an HF folder: point at the file the finding names, else config.json
         for name in (location, "config.json"):
@@ -96,12 +112,18 @@ def artifact(target_path: str, location: str | None) -> tuple[str, bool]:
                 break
     if not path.exists():
         return target_path, True  # a remote target (org/repo:file) or a missing path, as given
+    base = root or Path(os.getcwd()).resolve()
     absolute = path.resolve()
     try:
-        relative = absolute.relative_to(Path(os.getcwd()).resolve())
+        return quote(absolute.relative_to(base).as_posix()), True
     except ValueError:
-        return absolute.as_uri(), False
-    return quote(relative.as_posix()), True
+        pass
+    if not path.is_absolute():  # `../models/x.gguf`: stays relative, with its `..` steps
+        try:
+            return quote(Path(os.path.relpath(absolute, base)).as_posix()), True
+        except ValueError:  # another drive on Windows
+            pass
+    return absolute.as_uri(), False
 
 
 def _logical_kind(model: Any, location: str) -> str:
@@ -113,8 +135,8 @@ def _logical_kind(model: Any, location: str) -> str:
     return "resource"
 
 
-def result_object(finding: Any, model: Any, target: str, rule_index: dict[str, int]) -> dict[str, Any]:
-    uri, relative = artifact(target, finding.location)
+def result_object(finding: Any, model: Any, target: str, rule_index: dict[str, int], root: Path) -> dict[str, Any]:
+    uri, relative = artifact(target, finding.location, root)
     artifact_location: dict[str, Any] = {"uri": uri}
     if relative:
         artifact_location["uriBaseId"] = "%SRCROOT%"
@@ -134,7 +156,7 @@ def result_object(finding: Any, model: Any, target: str, rule_index: dict[str, i
         "level": LEVELS.get(finding.severity or "info", "note"),
         "message": {"text": text},
         "locations": [location],
-        "partialFingerprints": {FINGERPRINT_KEY: fingerprint(finding, uri, os.path.join(os.getcwd(), "x.sarif"))},
+        "partialFingerprints": {FINGERPRINT_KEY: fingerprint(finding, uri, str(root / "x.sarif"))},
         "properties": properties,
     }
     if finding.code in rule_index:
@@ -148,17 +170,23 @@ def _notifications(results: list[Any], options: dict[str, Any]) -> list[dict[str
     return notes
 
 
+def _folder_uri(folder: Path) -> str:
+    """A base URI ends with a slash (SARIF 3.14.14): file:///repo/ (and file:/// for /)."""
+    uri = folder.as_uri()
+    return uri if uri.endswith("/") else uri + "/"
+
+
 def sarif_document(results: list[Any], options: dict[str, Any]) -> dict[str, Any]:
     rules = _rules_for(results, options)
     rule_index = {r.code: i for i, r in enumerate(rules)}
-    sarif_results = [result_object(f, r.model, r.target, rule_index) for r in results for f in r.findings]
-    cwd = Path(os.getcwd()).resolve().as_uri() + "/"
+    root = source_root(options)
+    sarif_results = [result_object(f, r.model, r.target, rule_index, root) for r in results for f in r.findings]
     run: dict[str, Any] = {
         "tool": {"driver": {"name": "quantlint", "version": __version__, "semanticVersion": __version__,
                             "informationUri": HOMEPAGE, "rules": [rule_descriptor(r) for r in rules]}},
         "invocations": [{"executionSuccessful": not options.get("crashed"),
                          "toolExecutionNotifications": _notifications(results, options)}],
-        "originalUriBaseIds": {"%SRCROOT%": {"uri": cwd}},
+        "originalUriBaseIds": {"%SRCROOT%": {"uri": _folder_uri(root)}},
         "results": sarif_results,
         "columnKind": "unicodeCodePoints",
     }

@@ -1,4 +1,11 @@
-"""Human output: one summary line per target, its findings with hints, counts at the end."""
+"""Human output: one summary line per target, its findings with hints, counts at the end.
+
+Lines are wrapped only for a person at a terminal: at `--width` when given, else at the
+terminal's width (rich reads COLUMNS). When stdout is a pipe or a file (CI logs, `| less`,
+pre-commit) no line is broken that we did not break ourselves, as ruff, mypy and pytest do;
+and when such output carries no colour either, it is written as plain text without importing
+rich at all (rich costs a third of a whole lint's start-up).
+"""
 
 from __future__ import annotations
 
@@ -8,9 +15,35 @@ from quantlint.model import Model
 from quantlint.report import summary_counts
 
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+MARKS = {"error": ("✗", "bold red"), "warning": ("!", "yellow"), "info": ("i", "cyan")}
+CLEAN_MARK = ("✓", "green")
+NO_WRAP_WIDTH = 100_000  # "unlimited" for rich layouts (tables size themselves to their content)
+
+# A rendered line: its hanging indent and its (text, rich style) spans. Writers either join the
+# texts (plain) or hand the spans to rich (colour, wrapping at a terminal).
+Line = tuple[int, list[tuple[str, str]]]
+
+
+def is_terminal(stream: TextIO) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty and isatty())
+    except ValueError:  # a closed stream
+        return False
+
+
+def wraps(stream: TextIO, options: dict[str, Any]) -> bool:
+    """Wrap only at an explicit --width or for a terminal; never in a pipe or a file."""
+    return bool(options.get("width")) or is_terminal(stream)
+
+
+def colours(stream: TextIO, options: dict[str, Any]) -> bool:
+    color = options.get("color", "auto")
+    return color == "always" or (color == "auto" and is_terminal(stream))
 
 
 def make_console(stream: TextIO, options: dict[str, Any]):
+    """A rich Console that wraps at --width or the terminal's width, and never in a pipe."""
     from rich.console import Console
 
     color = options.get("color", "auto")
@@ -22,6 +55,8 @@ def make_console(stream: TextIO, options: dict[str, Any]):
     width = options.get("width")
     if width:
         kwargs["width"] = width
+    elif not wraps(stream, options):
+        kwargs.update(width=NO_WRAP_WIDTH, soft_wrap=True)
     return Console(**kwargs)
 
 
@@ -69,27 +104,54 @@ def model_summary(model: Model | None) -> str:
     return " · ".join(parts)
 
 
-def write_full(results: list[Any], stream: TextIO, options: dict[str, Any]) -> None:
-    from rich.markup import escape
-
-    console = make_console(stream, options)
+def full_lines(results: list[Any]) -> list[Line]:
+    """The full report as lines of styled spans (no markup: a target or message is data)."""
+    lines: list[Line] = []
     for result in results:
         findings = result.findings
         worst = findings[0].severity if findings else None
-        mark = {"error": "[bold red]✗[/]", "warning": "[yellow]![/]", "info": "[cyan]i[/]"}.get(worst or "", "[green]✓[/]")
+        mark = MARKS.get(worst or "", CLEAN_MARK)
         if result.error:  # not read at all (network, gated, missing): never a green tick
-            mark = "[bold red]✗[/]"
-        console.print(f"{mark} [bold]{escape(result.target)}[/]  [dim]{escape(model_summary(result.model))}[/]")
+            mark = MARKS["error"]
+        lines.append((0, [mark, (" ", ""), (result.target, "bold"), ("  ", ""), (model_summary(result.model), "dim")]))
         if result.error:
-            console.print(f"    [bold red]error[/]: {escape(result.error)}")
+            lines.append((4, [("error", "bold red"), (f": {result.error}", "")]))
         for f in findings:
-            style = SEVERITY_STYLE.get(f.severity or "info", "")
-            where = f" [dim]@ {escape(f.location)}[/]" if f.location else ""
-            console.print(f"    [{style}]{f.code} {f.severity}[/] [dim]{f.name}[/]{where}")
-            console.print(f"      {escape(f.message)}")
+            head = [(f"{f.code} {f.severity}", SEVERITY_STYLE.get(f.severity or "info", "")), (" ", ""), (f.name or "", "dim")]
+            if f.location:
+                head.append((f" @ {f.location}", "dim"))
+            lines.append((4, head))
+            lines.append((6, [(f.message, "")]))
             if f.hint:
-                console.print(f"      [green]fix:[/] {escape(f.hint)}")
-    _write_totals(console, results)
+                lines.append((6, [("fix:", "green"), (f" {f.hint}", "")]))
+    lines.append((0, []))
+    lines.append((0, [(_totals_text(summary_counts(results)), "bold")]))
+    return lines
+
+
+def write_lines(lines: list[Line], stream: TextIO, options: dict[str, Any]) -> None:
+    """Plain text when neither colour nor wrapping is wanted; rich otherwise."""
+    if not colours(stream, options) and not wraps(stream, options):
+        for indent, spans in lines:
+            stream.write(" " * indent + "".join(text for text, _ in spans) + "\n")
+        return
+    from rich.text import Text
+
+    console = make_console(stream, options)
+    wrap = wraps(stream, options)
+    for indent, spans in lines:
+        text = Text.assemble(*spans, end="")
+        if not wrap or not indent:
+            console.print(Text(" " * indent, end="") + text if indent else text)
+            continue
+        # At a terminal, continuation lines keep the hanging indent of their first line.
+        for piece in text.wrap(console, max(console.width - indent, 20)):
+            piece.rstrip()
+            console.print(Text(" " * indent, end="") + piece)
+
+
+def write_full(results: list[Any], stream: TextIO, options: dict[str, Any]) -> None:
+    write_lines(full_lines(results), stream, options)
 
 
 def write_concise(results: list[Any], stream: TextIO, options: dict[str, Any]) -> None:
@@ -114,9 +176,3 @@ def _totals_text(counts: dict[str, int]) -> str:
     if counts.get("failed_targets"):
         text += f" {counts['failed_targets']} target(s) could not be read."
     return text
-
-
-def _write_totals(console: Any, results: list[Any]) -> None:
-    counts = summary_counts(results)
-    console.print()
-    console.print(f"[bold]{_totals_text(counts)}[/]")
