@@ -22,6 +22,11 @@ SDIST = "llama-cpp-python==0.3.36"
 SDIST_GLOB = "llama_cpp_python-0.3.36.tar.gz"
 VENDOR_DIR = "/vendor/llama.cpp/"
 MAX_MEMBER_BYTES = 32 << 20
+MANIFEST = "MANIFEST.txt"
+# The vocab files llama.cpp ships under models/ (gguf-facts.md §8).
+VOCAB_NAMES = ("aquila", "baichuan", "bert-bge", "command-r", "deepseek-coder", "deepseek-llm", "falcon", "gemma-4",
+               "gpt-2", "gpt-neox", "llama-bpe", "llama-spm", "mpt", "nomic-bert-moe", "phi-3", "qwen2", "qwen35",
+               "refact", "starcoder")
 
 
 def cache_root() -> Path:
@@ -72,10 +77,20 @@ def extract(sdist: Path, directory: Path, wanted: Callable[[str], bool]) -> list
     return written
 
 
+def manifest(directory: Path) -> list[str] | None:
+    """The base names ensure_members extracted into `directory`, or None before it has."""
+    path = directory / MANIFEST
+    if not path.is_file():
+        return None
+    names = [n for n in path.read_text(encoding="utf-8").splitlines() if n and (directory / n).is_file()]
+    return names or None
+
+
 def ensure_members(directory: Path, complete: Callable[[Path], bool], wanted: Callable[[str], bool],
                    what: str) -> Path:
     """`directory` once `complete` says it holds the members, extracting them from the sdist
-    (fetched unless QUANTLINT_NO_FETCH is set) if not; pytest.skip when they cannot be had."""
+    (fetched unless QUANTLINT_NO_FETCH is set) if not, and listing them in its MANIFEST;
+    pytest.skip when they cannot be had."""
     if complete(directory):
         return directory
     try:
@@ -83,10 +98,25 @@ def ensure_members(directory: Path, complete: Callable[[Path], bool], wanted: Ca
         if sdist is None:
             pytest.skip(f"{what} not cached and QUANTLINT_NO_FETCH is set")
         directory.mkdir(parents=True, exist_ok=True)
-        extract(sdist, directory, wanted)
+        names = extract(sdist, directory, wanted)
+        (directory / MANIFEST).write_text("".join(n + "\n" for n in names), encoding="utf-8")
     except (OSError, subprocess.SubprocessError, tarfile.TarError, ValueError) as exc:
         # no registry, no pip, a changed or damaged sdist: skip, never fail
         pytest.skip(f"could not get {what} from {SDIST} ({type(exc).__name__}: {exc})")
     if not complete(directory):
         pytest.skip(f"{SDIST} did not hold {what}")
     return directory
+
+
+def _have_all_vocab(directory: Path) -> bool:
+    return all((directory / f"ggml-vocab-{name}.gguf").is_file() for name in VOCAB_NAMES)
+
+
+def _is_vocab(path: str) -> bool:
+    base = path.rsplit("/", 1)[-1]
+    return path.startswith("models/") and base.startswith("ggml-vocab-") and base.endswith(".gguf")
+
+
+def ensure_vocab() -> Path:
+    """The directory holding the 19 ggml-vocab-NAME.gguf files (pytest.skip if they cannot be had)."""
+    return ensure_members(vocab_dir(), _have_all_vocab, _is_vocab, "the 19 llama.cpp vocab files")

@@ -13,9 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests import llama_sdist
 from tests.conftest import lint_model_path
-from tests.llama_sdist import ensure_members
+from tests.llama_sdist import VOCAB_NAMES, ensure_vocab
 
 # gguf-facts.md §8: model, pre, tokens, bos, eos, chat template.
 EXPECTED: dict[str, tuple[str, str | None, int, int | None, int | None, bool]] = {
@@ -43,18 +42,10 @@ EXPECTED: dict[str, tuple[str, str | None, int, int | None, int | None, bool]] =
 EXPECT_QL501 = {"aquila", "gpt-neox"}
 
 
-def _have_all(directory: Path) -> bool:
-    return all((directory / f"ggml-vocab-{name}.gguf").is_file() for name in EXPECTED)
-
-
-def _is_vocab(path: str) -> bool:
-    base = path.rsplit("/", 1)[-1]
-    return path.startswith("models/") and base.startswith("ggml-vocab-") and base.endswith(".gguf")
-
-
 @pytest.fixture(scope="module")
 def vocab_dir() -> Path:
-    return ensure_members(llama_sdist.vocab_dir(), _have_all, _is_vocab, "the 19 llama.cpp vocab files")
+    assert set(EXPECTED) == set(VOCAB_NAMES)
+    return ensure_vocab()
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
