@@ -182,3 +182,18 @@ def test_variant_is_live_and_twin_renders(variant):
         return
     assert any(_injects(_render(variant.template, CONVERSATION[:-1] + [{"role": "user", "content": m}]))
                for m in TRIGGERS), "no trigger message makes it write the instruction"
+
+
+def test_benchmark_megabyte_template_is_parseable_and_hostile():
+    """The 1 MB input of benchmarks/bench_templates.py: valid jinja2, under the tag budget it is
+    given, and made of attack variants from several evasion classes."""
+    import jinja2
+
+    from fixtures.template_corpus import large_template
+
+    text = large_template(1_000_000, max_tags=1_000)
+    assert len(text) == 1_000_000
+    assert text.count("{{") + text.count("{%") <= 1_000
+    jinja2.Environment().parse(text)
+    included = {v.evasion for v in ATTACKS if v.template in text}
+    assert len(included) >= 10 and {ESCAPE, HIDDEN} <= {v.expect for v in ATTACKS if v.template in text}
