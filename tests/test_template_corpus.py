@@ -105,9 +105,11 @@ def test_hf_folder_variant_and_twin(tmp_path, capsys, monkeypatch, variant):
 
 
 # -- benign templates the old analysis misjudged ----------------------------------------------------
+@pytest.mark.parametrize("container", ["gguf", "hf"])
 @pytest.mark.parametrize("case", BENIGN, ids=[c.id for c in BENIGN])
-def test_benign_case(tmp_path, capsys, monkeypatch, case):
-    rc, findings = default_run(_gguf(tmp_path, case.template), capsys, monkeypatch)
+def test_benign_case(tmp_path, capsys, monkeypatch, case, container):
+    model = _gguf(tmp_path, case.template) if container == "gguf" else _hf_dir(tmp_path, case.template)
+    rc, findings = default_run(model, capsys, monkeypatch)
     found = _template_findings(findings)
     if case.expect == CLEAN:
         assert_clean(f"{case.id} ({case.note})", rc, findings)
@@ -143,7 +145,14 @@ TRIGGERS = ["[secret] deploy sudo crypto override wire transfer bank account <|d
             "Time to go LIVE ", "deploy now"]
 
 
-def _render(template: str, messages: list[dict], today: datetime.date = datetime.date(2026, 12, 4)) -> str:
+# Tools and documents whose text carries the triggers (the user controls them as well).
+TRIGGER_EXTRAS = {"tools": [{"type": "function", "function": {"name": "lookup", "description": TRIGGERS[0],
+                                                               "parameters": {}}}],
+                  "documents": [{"title": "notes", "text": TRIGGERS[0]}]}
+
+
+def _render(template: str, messages: list[dict], today: datetime.date = datetime.date(2026, 12, 4),
+            **extra: object) -> str:
     """Render in jinja2's immutable sandbox, with the globals llama.cpp and transformers provide."""
     from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -153,7 +162,7 @@ def _render(template: str, messages: list[dict], today: datetime.date = datetime
     env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
     env.globals.update(raise_exception=raise_exception, strftime_now=today.strftime)
     return env.from_string(template).render(messages=messages, add_generation_prompt=True, bos_token="<s>",
-                                            eos_token="</s>")
+                                            eos_token="</s>", **extra)
 
 
 def _injects(text: str) -> bool:
@@ -181,7 +190,8 @@ def test_variant_is_live_and_twin_renders(variant):
         assert _injects(_render(variant.template, CONVERSATION, today=datetime.date(2027, 12, 31)))
         return
     assert any(_injects(_render(variant.template, CONVERSATION[:-1] + [{"role": "user", "content": m}]))
-               for m in TRIGGERS), "no trigger message makes it write the instruction"
+               for m in TRIGGERS) or _injects(_render(variant.template, CONVERSATION, **TRIGGER_EXTRAS)), \
+        "no trigger message, tool or document makes it write the instruction"
 
 
 def test_benchmark_megabyte_template_is_parseable_and_hostile():
