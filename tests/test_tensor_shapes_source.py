@@ -1,7 +1,7 @@
 """quantlint/facts/tensor_shapes.py against the llama.cpp source it was written from.
 
-The llama-cpp-python 0.3.36 sdist (llama.cpp 0c1e57098) is the one tests/test_vocab_files.py
-fetches into ~/.cache/quantlint/vocab/sdist (through its vocab_dir fixture); this test reads src/models/<arch>.cpp and
+The llama-cpp-python 0.3.36 sdist (llama.cpp 0c1e57098, fetched once by fixtures/llama_sdist.py);
+this test reads src/models/<arch>.cpp and
 src/llama-arch.cpp from it (skipped when absent), collects every `create_tensor(tn(LLM_TENSOR_X,
 "suffix", i), {dims}, ...)`, `create_tensor_qkv` and `create_tensor_gate_up_exps` call, and checks
 that each tensor of the table is one llama.cpp creates, with dimensions that are equal as
@@ -19,12 +19,11 @@ import pytest
 
 from quantlint.facts.tensor_shapes import TENSOR_SHAPES
 from quantlint.shapes import compile_expr
-from tests.test_vocab_files import vocab_dir  # noqa: F401  (a pytest fixture: fetches the sdist when needed)
+from fixtures.llama_sdist import SdistUnavailable, read_llama_files, sdist_path
 
 SOURCE_FILE = {"llama": "llama.cpp", "mistral3": "mistral3.cpp", "qwen2": "qwen2.cpp", "qwen2moe": "qwen2moe.cpp",
                "qwen3": "qwen3.cpp", "qwen3moe": "qwen3moe.cpp", "gemma2": "gemma2.cpp", "gemma3": "gemma3.cpp",
                "phi3": "phi3.cpp", "deepseek2": "deepseek2.cpp", "gpt-oss": "openai-moe.cpp"}
-PREFIX = "llama_cpp_python-0.3.36/vendor/llama.cpp/src/"
 
 # Local names of the C++ sources, as expressions over the table's variables.
 ALIASES = {
@@ -41,19 +40,15 @@ NAME = re.compile(r'\{\s*(LLM_TENSOR_\w+),\s*"([^"]+)"\s*\}')
 
 
 @pytest.fixture(scope="module")
-def sources(vocab_dir: Path) -> dict[str, str]:  # noqa: F811
-    sdists = sorted((vocab_dir / "sdist").glob("llama_cpp_python-0.3.36.tar.gz"))
-    if not sdists:
-        pytest.skip("the llama-cpp-python 0.3.36 sdist is not cached (tests/test_vocab_files.py fetches it)")
-    wanted = {PREFIX + "llama-arch.cpp"} | {PREFIX + "models/" + f for f in SOURCE_FILE.values()}
-    out: dict[str, str] = {}
-    with tarfile.open(sdists[0]) as tar:
-        for member in tar:
-            if member.name in wanted:
-                out[member.name.removeprefix(PREFIX)] = tar.extractfile(member).read().decode()
-    if len(out) != len(wanted):
+def sources() -> dict[str, str]:
+    wanted = ["src/llama-arch.cpp"] + ["src/models/" + f for f in SOURCE_FILE.values()]
+    try:
+        found = read_llama_files(sdist_path(), wanted)
+    except (SdistUnavailable, OSError, tarfile.TarError) as exc:
+        pytest.skip(f"the llama.cpp sources cannot be had ({type(exc).__name__}: {exc})")
+    if len(found) != len(wanted):
         pytest.skip("the sdist does not hold the expected llama.cpp sources")
-    return out
+    return {rel.removeprefix("src/"): data.decode() for rel, data in found.items()}
 
 
 def _tensor_names(arch_cpp: str) -> dict[str, str]:

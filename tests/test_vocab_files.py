@@ -2,20 +2,19 @@
 
 The files (0 tensors, full tokenizer metadata) ship inside the PyPI sdist of
 llama-cpp-python 0.3.36 under vendor/llama.cpp/models/ (llama.cpp 0c1e57098). They are taken
-from ~/.cache/quantlint/vocab (or QUANTLINT_VOCAB_DIR); when absent, the sdist is fetched once
-with pip from PyPI (fixtures/llama_sdist.py) and only the ggml-vocab-*.gguf members are extracted.
-Set QUANTLINT_NO_FETCH=1 to never fetch; the tests skip when the files cannot be had.
+from ~/.cache/quantlint/vocab (or QUANTLINT_VOCAB_DIR); when absent, tests/llama_sdist.py fetches
+the sdist once with pip from PyPI (the package registry) and extracts only the ggml-vocab-*.gguf
+members. Set QUANTLINT_NO_FETCH=1 to never fetch; the tests skip when the files cannot be had.
 """
 
 from __future__ import annotations
 
-import tarfile
 from pathlib import Path
 
 import pytest
 
-from fixtures.llama_sdist import SdistUnavailable, cache_dir, extract_vocab_files, sdist_path
 from tests.conftest import lint_model_path
+from tests.llama_sdist import VOCAB_NAMES, ensure_vocab
 
 # gguf-facts.md §8: model, pre, tokens, bos, eos, chat template.
 EXPECTED: dict[str, tuple[str, str | None, int, int | None, int | None, bool]] = {
@@ -43,22 +42,10 @@ EXPECTED: dict[str, tuple[str, str | None, int, int | None, int | None, bool]] =
 EXPECT_QL501 = {"aquila", "gpt-neox"}
 
 
-def _have_all(directory: Path) -> bool:
-    return all((directory / f"ggml-vocab-{name}.gguf").is_file() for name in EXPECTED)
-
-
 @pytest.fixture(scope="module")
 def vocab_dir() -> Path:
-    directory = cache_dir()
-    if not _have_all(directory):
-        try:
-            directory.mkdir(parents=True, exist_ok=True)
-            extract_vocab_files(sdist_path(directory), directory)
-        except (SdistUnavailable, OSError, tarfile.TarError) as exc:  # no registry, no pip: skip, never fail
-            pytest.skip(f"could not fetch the llama.cpp vocab files ({type(exc).__name__}: {exc})")
-    if not _have_all(directory):
-        pytest.skip("the sdist did not hold all 19 vocab files")
-    return directory
+    assert set(EXPECTED) == set(VOCAB_NAMES)
+    return ensure_vocab()
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
