@@ -42,7 +42,6 @@ from collections.abc import Iterator
 
 from quantlint.findings import Finding
 from quantlint.model import Model
-from quantlint.runtime.memory import effective_context, estimate_memory, fmt_bytes
 from quantlint.settings import CheckContext
 
 CODE = "QL201"
@@ -55,6 +54,8 @@ BELOW_Q8 = frozenset({"q4_0", "q4_1", "iq4_nl", "q5_0", "q5_1"})
 
 
 def _memory_note(model: Model, ctx: CheckContext, context: int) -> str:
+    from quantlint.runtime.memory import estimate_memory, fmt_bytes
+
     plan = ctx.settings.plan
     now = estimate_memory(model, plan, context=context)
     q8 = estimate_memory(model, plan, context=context, cache_type_k="q8_0", cache_type_v="q8_0")
@@ -70,6 +71,9 @@ def check(model: Model, ctx: CheckContext) -> Iterator[Finding]:
     low = [name for name, t in (("K", k), ("V", v)) if t in BELOW_Q8]
     if not low:
         return
+    # Imported here, past the common case (no cache type below q8_0 planned): start-up time.
+    from quantlint.runtime.memory import effective_context
+
     context, context_source = effective_context(model, plan)
     if context < int(ctx.options.get("min_context", 4096)):
         return

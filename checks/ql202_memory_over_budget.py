@@ -35,13 +35,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from quantlint.facts.tiers import TIERS, is_below, tier
 from quantlint.findings import Finding
 from quantlint.model import Model
-from quantlint.runtime.memory import Component, MemoryEstimate, estimate_memory, fmt_bytes, largest_context
 from quantlint.facts.llamacpp_memory import DEFAULT_N_UBATCH
 from quantlint.settings import CheckContext, RuntimePlan
+
+if TYPE_CHECKING:
+    from quantlint.runtime.memory import Component, MemoryEstimate
+# The memory model is imported inside the functions below: most lints give no --memory budget,
+# and its import is a few percent of a whole `quantlint model.gguf` run.
 
 CODE = "QL202"
 NAME = "memory-over-budget"
@@ -54,6 +59,8 @@ FALLBACK_CONTEXT = 4096  # a smaller quant is also tried at this context
 def _smaller_quant(model: Model, ctx: CheckContext, est: MemoryEstimate, budget: int) -> tuple[str, int] | None:
     """(tier, context): the highest measured tier whose scaled weights fit next to the KV cache,
     at the planned context, else at 4096 tokens."""
+    from quantlint.runtime.memory import estimate_memory
+
     current = tier(model.quant) if model.format == "gguf" else None
     if current is None or current.size_gib_llama3_8b is None:
         return None
@@ -76,6 +83,8 @@ def _smaller_quant(model: Model, ctx: CheckContext, est: MemoryEstimate, budget:
 def _batching_remedies(model: Model, plan: RuntimePlan, est: MemoryEstimate, budget: int) -> list[str]:
     """Settings that shrink the compute buffer without giving up context: flash attention (the
     attention scores go), then a smaller micro-batch (the logits shrink with it)."""
+    from quantlint.runtime.memory import estimate_memory, fmt_bytes
+
     out: list[str] = []
     if not est.flash_attention:
         on = estimate_memory(model, replace(plan, flash_attention=True), context=est.context)
@@ -94,6 +103,8 @@ def _batching_remedies(model: Model, plan: RuntimePlan, est: MemoryEstimate, bud
 
 
 def _remedies(model: Model, ctx: CheckContext, est: MemoryEstimate, budget: int) -> list[str]:
+    from quantlint.runtime.memory import estimate_memory, fmt_bytes, largest_context
+
     plan = ctx.settings.plan
     out: list[str] = _batching_remedies(model, plan, est, budget)
     best_ctx = largest_context(model, plan, budget)
@@ -118,6 +129,8 @@ def _remedies(model: Model, ctx: CheckContext, est: MemoryEstimate, budget: int)
 
 
 def _part(c: Component, est: MemoryEstimate) -> str:
+    from quantlint.runtime.memory import fmt_bytes
+
     if c.name == "KV cache":
         return f"KV cache {fmt_bytes(c.bytes)} ({est.cache_type_k}/{est.cache_type_v})"
     if c.name == "compute":
@@ -129,6 +142,8 @@ def check(model: Model, ctx: CheckContext) -> Iterator[Finding]:
     plan = ctx.settings.plan
     if not plan.memory_bytes:
         return
+    from quantlint.runtime.memory import estimate_memory, fmt_bytes
+
     budget = sum(plan.memory_bytes)
     est = estimate_memory(model, plan)
     if est is None or est.fit_bytes <= budget:
