@@ -199,8 +199,13 @@ class Model:
 
     @property
     def readable(self) -> bool:
-        """True when the header could be walked far enough for quality checks to be meaningful."""
-        return not any(p.kind in ("corrupt", "lfs-pointer", "unsupported", "unreadable") for p in self.problems)
+        """True when the header could be walked far enough for quality checks to be meaningful.
+
+        A file cut inside its header is not: the keys after the cut are unknown, so a quality
+        check would report what is merely unread (no base model, no chat template) as missing.
+        A file cut inside its tensor data keeps a whole header and stays readable."""
+        return not any(p.kind in ("corrupt", "lfs-pointer", "unsupported", "unreadable")
+                       or (p.kind == "truncated" and p.details.get("in_header")) for p in self.problems)
 
     def meta(self, key: str, default: Any = None) -> Any:
         entry = self.metadata.get(key)
