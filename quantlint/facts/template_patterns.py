@@ -263,3 +263,54 @@ KNOWN_ROLE_PATTERN = LazyPattern("|".join(re.escape(t) for t in sorted(KNOWN_ROL
 SEARCH_METHODS = frozenset({"split", "rsplit", "startswith", "endswith", "find", "rfind", "index",
                             "rindex", "count", "strip", "lstrip", "rstrip", "partition", "rpartition",
                             "removeprefix", "removesuffix"})
+
+# -- data flow (quantlint.templates.flow) -----------------------------------------------------
+# The user-controlled inputs a runtime passes to a chat template (transformers'
+# apply_chat_template: messages, tools, documents; llama.cpp's common/chat.cpp: messages,
+# tools; Llama 3.1's custom_tools; older function-calling templates' functions), and what they
+# hold: "records" (messages, documents: free text a user or a retrieved page wrote) or "tools"
+# (tool definitions: JSON schemas that templates render by testing their types and keys; a test
+# on them renders a schema, it is not a trigger). add_generation_prompt, bos_token, eos_token,
+# date_string and the like are chosen by the runtime, not by the user: they are not listed.
+USER_SOURCES: dict[str, str] = {"messages": "records", "documents": "records", "tools": "tools",
+                                "custom_tools": "tools", "functions": "tools"}
+# Fields of a message/tool/content part that hold structure, not free text: comparing them
+# with a string (`message.role == 'system'`, `part.type == 'image'`) is how every chat format
+# works, never a trigger.
+STRUCTURAL_FIELDS = frozenset({"role", "type", "id", "tool_call_id", "index", "mime_type", "format",
+                               "__class__", "__name__"})
+# Fields that hold tool definitions or tool calls (schemas and generated calls, like USER_SOURCES' "tools").
+TOOL_FIELDS = frozenset({"tool_calls", "function", "functions", "parameters", "properties", "items",
+                         "arguments", "tools", "required", "enum", "schema", "json_schema"})
+# Fields that hold free text (a message's content and reasoning, a document's text).
+TEXT_FIELDS = frozenset({"content", "text", "reasoning_content", "reasoning", "thinking", "title", "snippet"})
+# jinja2 tests that compare their operand with an argument (`x is eq('a')`, selectattr(..., 'in', ...)).
+COMPARE_TESTS = frozenset({"eq", "equalto", "==", "ne", "!=", "sameas", "in", "lt", "lessthan", "<", "le", "<=",
+                           "gt", "greaterthan", ">", "ge", ">="})
+# String methods that look for a string in user text: a match, hence a possible trigger.
+MATCH_METHODS = frozenset({"startswith", "endswith", "find", "rfind", "index", "rindex", "count", "__contains__"})
+# Methods and filters that return text derived from their operand (and arguments).
+STRING_METHODS = frozenset({"strip", "lstrip", "rstrip", "lower", "upper", "title", "capitalize", "casefold",
+                            "swapcase", "replace", "format", "join", "split", "rsplit", "splitlines", "partition",
+                            "rpartition", "removeprefix", "removesuffix", "center", "ljust", "rjust", "zfill",
+                            "expandtabs", "encode", "decode"})
+STRING_FILTERS = frozenset({"lower", "upper", "trim", "string", "title", "capitalize", "replace", "format", "join",
+                            "tojson", "indent", "truncate", "striptags", "wordwrap", "center", "escape", "e",
+                            "forceescape", "safe", "urlencode", "xmlattr", "pprint", "list", "reverse", "sort",
+                            "unique", "batch", "slice", "dictsort", "items", "groupby"})
+NUMBER_FILTERS = frozenset({"length", "count", "wordcount", "int", "float", "abs", "round", "filesizeformat"})
+# What a gated branch may write without being an instruction: tags (<think>, </tool_call>,
+# <img src=...>, [TOOL_CALLS]) besides the role/control tokens above.
+MARKUP_TAGS = LazyPattern(r"</?[A-Za-z_][\w\-.:|]*(?:\s[^<>]{0,200})?/?>|\[/?[A-Z_]{2,}\]")
+# An instruction: MIN_HIDDEN_WORDS words in a row separated by spaces (punctuation allowed
+# after a word), or six CJK characters in a row (those scripts do not separate words).
+SENTENCE_RUN = LazyPattern(r"[^\W\d_][\w'\u2019\-]*(?:[,;:.!?]?[ \t]+[^\W\d_][\w'\u2019\-]*){%d,}"
+                           r"|[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]{6,}" % (MIN_HIDDEN_WORDS - 1))
+# Documented switches a user types to change a model's reasoning mode; a template that writes
+# the matching instruction when it sees one does what the model card says. Sources: SmolLM3's
+# and Qwen3's model cards ("/think" and "/no_think" in the system prompt or a user turn),
+# NVIDIA Llama-Nemotron's ("detailed thinking on" / "detailed thinking off" in the system
+# prompt), as the templates shipped in llama.cpp's models/templates apply them. A branch whose
+# instruction repeats its own trigger (the template writes the switch the user left out) is
+# a default, not a hidden instruction, and is not reported either.
+MODE_SWITCHES = frozenset({"/think", "/no_think", "/nothink", "detailed thinking on", "detailed thinking off"})

@@ -25,6 +25,7 @@ class TemplateIssue:
     line: int | None
     construct: str  # the expression or text, rendered short
     reasons: tuple[str, ...]
+    trigger: str | None = None  # gated text: the string the user's message is matched against
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ class _Collector:
     """Issues keyed by (kind, line, construct) so one construct gives one issue, with every reason."""
 
     items: dict[tuple[str, int | None, str], list[str]] = field(default_factory=dict)
+    triggers: dict[tuple[str, int | None, str], str | None] = field(default_factory=dict)
 
     def add(self, kind_: str, line: int | None, construct: str, *reasons: str) -> None:
         key = (kind_, line, construct)
@@ -56,7 +58,8 @@ class _Collector:
         bucket.extend(r for r in reasons if r not in bucket)
 
     def result(self) -> tuple[TemplateIssue, ...]:
-        return tuple(TemplateIssue(k, line, c, tuple(r)) for (k, line, c), r in self.items.items())
+        return tuple(TemplateIssue(k, line, c, tuple(r), self.triggers.get((k, line, c)))
+                     for (k, line, c), r in self.items.items())
 
 
 # -- the flat AST and where strings are written out -------------------------------------------
@@ -92,6 +95,25 @@ def _excluded_child(parent: Any, field_name: str) -> bool:
     return k == "Filter" and field_name == "args" and parent.name not in ("replace", "join", "default", "d", "format")
 
 
+def _record_assignment(node: Any, values: dict[str, list[Any]]) -> None:
+    """Constant folding sees through {% set %}, {% with %} and namespace attributes."""
+    k = kind(node)
+    pairs: list[tuple[Any, Any]] = []
+    if k == "Assign":
+        pairs = [(node.target, node.node)]
+        value = node.node
+        if kind(node.target) == "Name" and kind(value) == "Call" and kind(value.node) == "Name" and value.node.name == "namespace":
+            for kw in value.kwargs:
+                values.setdefault(f"{node.target.name}.{kw.key}", []).append(kw.value)
+    elif k == "With":
+        pairs = list(zip(node.targets, node.values))
+    for target, value in pairs:
+        if kind(target) == "Name":
+            values.setdefault(target.name, []).append(value)
+        elif kind(target) == "NSRef":
+            values.setdefault(f"{target.name}.{target.attr}", []).append(value)
+
+
 def _tree(ast: Any) -> _Tree:
     flat = FlatAST(ast)
     excluded = [False] * len(flat)
@@ -104,8 +126,7 @@ def _tree(ast: Any) -> _Tree:
         k = kind(node)
         if (k == "Name" and node.ctx in ("store", "param")) or k == "Macro":
             assigned.add(node.name)
-        if k == "Assign" and kind(node.target) == "Name":
-            values.setdefault(node.target.name, []).append(node.node)
+        _record_assignment(node, values)
     return _Tree(flat, excluded, assigned, Folder(values))
 
 
@@ -233,60 +254,21 @@ def _string_building(node: Any, i: int, tree: _Tree, found: _Collector, consume:
 
 
 # -- QL602 -------------------------------------------------------------------------------------
-def _words(text: str) -> list[str]:
-    stripped = P.CONTROL_TOKEN_SHAPES.sub(" ", P.KNOWN_ROLE_PATTERN.sub(" ", text))
-    return re.findall(r"[^\W\d_]{2,}", stripped)
-
-
-def _gate_keyword(test: Any, tree: _Tree) -> str | None:
-    nodes = tree.flat.subtree(test)
-    if not any((kind(n) == "Getattr" and n.attr in P.CONTENT_FIELDS)
-               or (kind(n) == "Getitem" and const_str(n.arg) in P.CONTENT_FIELDS) for n in nodes):
-        return None
-    for n in nodes:
-        k = kind(n)
-        candidates: list[Any] = []
-        if k == "Compare" and any(op.op in ("in", "notin", "eq", "ne") for op in n.ops):
-            candidates = [n.expr] + [op.expr for op in n.ops]
-        elif k == "Call" and kind(n.node) == "Getattr" and n.node.attr in P.CONTENT_TEST_METHODS:
-            candidates = list(n.args)
-        elif k == "Test" and n.name in ("in", "eq", "equalto", "sameas", "contains"):
-            candidates = list(n.args)
-        for c in candidates:
-            value = const_str(c)
-            if value and re.search(r"[^\W\d_]", value) and not P.TAG_LIKE.match(value):
-                return value
-    return None
-
-
-def _time_gated(test: Any, tree: _Tree) -> bool:
-    return any(kind(n) == "Call" and kind(n.node) == "Name" and n.node.name in P.TIME_FUNCTIONS
-               for n in tree.flat.subtree(test))
-
-
 def _gated_text(tree: _Tree, found: _Collector) -> None:
-    flat = tree.flat
-    for node in flat.nodes:
-        if kind(node) != "If":
-            continue
-        keyword = _gate_keyword(node.test, tree)
-        timed = keyword is None and _time_gated(node.test, tree)
-        if keyword is None and not timed:
-            continue
-        words: list[str] = []
-        for stmt in list(node.body) + list(node.else_):
-            for i in flat.span(stmt):
-                lit = tree.literal(i)
-                if lit is not None:
-                    words += _words(lit[0])
-        if len(words) < P.MIN_HIDDEN_WORDS:
-            continue
-        sample = " ".join(words[:12])
-        if keyword is not None:
-            found.add("content-gated-text", node.lineno, sample,
-                      f"text is written only when a message's content matches {keyword[:40]!r}: a hidden trigger for injected instructions")
+    """Branches that write an instruction only when a message matches a trigger, or on some dates."""
+    from quantlint.templates.flow import analyse_flow
+    from quantlint.templates.gated import gated_texts
+
+    flow = analyse_flow(tree.flat, tree.folder)
+    for gated in gated_texts(flow, tree.excluded):
+        trigger = f"{gated.trigger[:40]!r}" if gated.trigger is not None else "a value derived from it"
+        if gated.gate == "content":
+            found.add("content-gated-text", gated.line, gated.text,
+                      f"written only when a message's content matches {trigger}: a hidden trigger for injected instructions")
         else:
-            found.add("time-gated-text", node.lineno, sample, "text is written only on some dates: a logic bomb no chat format needs")
+            found.add("time-gated-text", gated.line, gated.text,
+                      "written only on some dates (the template compares the current date): a logic bomb no chat format needs")
+        found.triggers[(gated.gate + "-gated-text", gated.line, gated.text)] = gated.trigger
 
 
 def _long_literals(tree: _Tree, max_chars: int, found: _Collector) -> None:

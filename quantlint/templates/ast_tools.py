@@ -140,6 +140,9 @@ class Folder:
         if k == "Name":
             values = self.assignments.get(node.name)
             return self.fold(values[-1], depth) if values else None
+        if k == "Getattr" and kind(node.node) == "Name":  # a namespace attribute: ns.key
+            values = self.assignments.get(f"{node.node.name}.{node.attr}")
+            return self.fold(values[-1], depth) if values else None
         if k == "Concat":
             parts = [self.fold(n, depth) for n in node.nodes]
             return "".join(str(p) for p in parts) if all(p is not None for p in parts) else None
