@@ -7,7 +7,9 @@ Shapes (each about 1 MB unless noted):
 - literal-data: a ChatML template followed by 1 MB of prose (template data, the shape of a padded payload);
 - literal-const: 1 MB inside one string literal;
 - dense: ChatML repeated to 1 MB (27,000 tags): over the parse budget, so it gets the text scan only;
-- budget-edge: ChatML repeated up to the tag budget (2,048 tags), the slowest template that is parsed.
+- budget-edge: ChatML repeated up to the tag budget (MAX_PARSE_TAGS), the slowest template that is parsed;
+- attack-corpus 1 MB: the attack variants of fixtures/template_corpus.py up to the tag budget, each in a
+  macro, then prose to 1 MB: the data-flow passes on hostile code at full size.
 Prints the median of `runs` for jinja2's parse alone and for quantlint's analysis (parse + scans
 + AST passes), each from a cold cache.
 """
@@ -23,6 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from fixtures import templates as T  # noqa: E402
+from fixtures.template_corpus import large_template  # noqa: E402
 from quantlint.facts.template_patterns import MAX_PARSE_TAGS  # noqa: E402
 from quantlint.templates.analysis import analyse_template  # noqa: E402
 from quantlint.templates.parse import parse_template  # noqa: E402
@@ -42,6 +45,7 @@ def shapes() -> dict[str, str]:
         "literal-const 1 MB": "{{ '" + "A" * MB + "' }}" + CHATML,
         "dense 1 MB (text scan)": CHATML * (MB // len(CHATML)),
         "budget-edge": CHATML * (MAX_PARSE_TAGS // per_copy),
+        "attack-corpus 1 MB": large_template(MB, max_tags=MAX_PARSE_TAGS),
     }
 
 

@@ -2,26 +2,19 @@
 
 The files (0 tensors, full tokenizer metadata) ship inside the PyPI sdist of
 llama-cpp-python 0.3.36 under vendor/llama.cpp/models/ (llama.cpp 0c1e57098). They are taken
-from ~/.cache/quantlint/vocab (or QUANTLINT_VOCAB_DIR); when absent, the sdist is fetched once
-with pip from PyPI (the package registry) and only the ggml-vocab-*.gguf members are extracted.
-Set QUANTLINT_NO_FETCH=1 to never fetch; the tests skip when the files cannot be had.
+from ~/.cache/quantlint/vocab (or QUANTLINT_VOCAB_DIR); when absent, tests/llama_sdist.py fetches
+the sdist once with pip from PyPI (the package registry) and extracts only the ggml-vocab-*.gguf
+members. Set QUANTLINT_NO_FETCH=1 to never fetch; the tests skip when the files cannot be had.
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import tarfile
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import lint_model_path
-
-SDIST = "llama-cpp-python==0.3.36"
-MEMBER_DIR = "/vendor/llama.cpp/models/"
-MAX_MEMBER_BYTES = 32 << 20
+from tests.llama_sdist import VOCAB_NAMES, ensure_vocab
 
 # gguf-facts.md §8: model, pre, tokens, bos, eos, chat template.
 EXPECTED: dict[str, tuple[str, str | None, int, int | None, int | None, bool]] = {
@@ -49,49 +42,10 @@ EXPECTED: dict[str, tuple[str, str | None, int, int | None, int | None, bool]] =
 EXPECT_QL501 = {"aquila", "gpt-neox"}
 
 
-def _cache_dir() -> Path:
-    return Path(os.environ.get("QUANTLINT_VOCAB_DIR") or Path.home() / ".cache" / "quantlint" / "vocab")
-
-
-def _have_all(directory: Path) -> bool:
-    return all((directory / f"ggml-vocab-{name}.gguf").is_file() for name in EXPECTED)
-
-
-def _extract(sdist: Path, directory: Path) -> None:
-    with tarfile.open(sdist) as tar:
-        for member in tar:
-            base = member.name.rsplit("/", 1)[-1]
-            if not (member.isfile() and MEMBER_DIR in member.name and base.startswith("ggml-vocab-")
-                    and base.endswith(".gguf") and member.size <= MAX_MEMBER_BYTES):
-                continue
-            source = tar.extractfile(member)
-            if source is not None:
-                (directory / base).write_bytes(source.read(MAX_MEMBER_BYTES))
-
-
-def _fetch(directory: Path) -> None:
-    download = directory / "sdist"
-    download.mkdir(parents=True, exist_ok=True)
-    subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-binary", ":all:", "--no-deps", SDIST,
-                    "-d", str(download)], check=True, capture_output=True, timeout=600)
-    (sdist,) = download.glob("llama_cpp_python-*.tar.gz")
-    _extract(sdist, directory)
-
-
 @pytest.fixture(scope="module")
 def vocab_dir() -> Path:
-    directory = _cache_dir()
-    if not _have_all(directory):
-        if os.environ.get("QUANTLINT_NO_FETCH"):
-            pytest.skip("llama.cpp vocab files not cached and QUANTLINT_NO_FETCH is set")
-        try:
-            directory.mkdir(parents=True, exist_ok=True)
-            _fetch(directory)
-        except Exception as exc:  # no registry, no pip, a changed sdist: skip, never fail
-            pytest.skip(f"could not fetch the llama.cpp vocab files ({type(exc).__name__}: {exc})")
-    if not _have_all(directory):
-        pytest.skip("the sdist did not hold all 19 vocab files")
-    return directory
+    assert set(EXPECTED) == set(VOCAB_NAMES)
+    return ensure_vocab()
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
