@@ -314,3 +314,13 @@ SENTENCE_RUN = LazyPattern(r"[^\W\d_][\w'\u2019\-]*(?:[,;:.!?]?[ \t]+[^\W\d_][\w
 # instruction repeats its own trigger (the template writes the switch the user left out) is
 # a default, not a hidden instruction, and is not reported either.
 MODE_SWITCHES = frozenset({"/think", "/no_think", "/nothink", "detailed thinking on", "detailed thinking off"})
+# Dunders that lead from an object to code, globals, builtins or other classes: reading one is
+# a step of an escape (the CVE-2024-34359 PoC: __class__.__base__.__subclasses__() ...
+# __builtins__['__import__']). The others (__class__, __name__, __doc__, __init__ alone...)
+# lead nowhere by themselves: a lone read of one is refused by the sandbox, not an escape.
+REACHING_DUNDERS = frozenset({
+    "__globals__", "__builtins__", "__subclasses__", "__mro__", "__base__", "__bases__", "__import__",
+    "__code__", "__closure__", "__func__", "__self__", "__dict__", "__getattribute__", "__reduce__",
+    "__reduce_ex__", "__loader__", "__spec__", "__getattr__", "__subclasshook__",
+    "__init_subclass__", "__class_getitem__", "__wrapped__", "__objclass__", "__func_globals__",
+})
