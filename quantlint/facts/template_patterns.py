@@ -283,7 +283,8 @@ STRUCTURAL_FIELDS = frozenset({"role", "type", "id", "tool_call_id", "index", "m
 TOOL_FIELDS = frozenset({"tool_calls", "function", "functions", "parameters", "properties", "items",
                          "arguments", "tools", "required", "enum", "schema", "json_schema"})
 # Fields that hold free text (a message's content and reasoning, a document's text).
-TEXT_FIELDS = frozenset({"content", "text", "reasoning_content", "reasoning", "thinking", "title", "snippet"})
+TEXT_FIELDS = frozenset({"content", "text", "reasoning_content", "reasoning", "thinking", "title", "snippet",
+                         "description"})
 # jinja2 tests that compare their operand with an argument (`x is eq('a')`, selectattr(..., 'in', ...)).
 COMPARE_TESTS = frozenset({"eq", "equalto", "==", "ne", "!=", "sameas", "in", "lt", "lessthan", "<", "le", "<=",
                            "gt", "greaterthan", ">", "ge", ">="})

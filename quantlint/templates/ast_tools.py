@@ -159,6 +159,16 @@ class Folder:
             return self._method(node, depth)
         return None
 
+    def _literal_list(self, node: Any) -> Any:
+        """A list or tuple literal, directly or through a variable bound to one."""
+        for _ in range(4):
+            if node is None or kind(node) in ("List", "Tuple"):
+                return node
+            if kind(node) != "Name" or not self.assignments.get(node.name):
+                return None
+            node = self.assignments[node.name][-1]
+        return None
+
     def _items(self, node: Any, depth: int) -> list[Any] | None:
         if kind(node) in ("Tuple", "List"):
             items = [self.fold(n, depth) for n in node.items]
@@ -226,7 +236,8 @@ class Folder:
     def _filter(self, node: Any, depth: int) -> str | None:
         name = node.name
         if name == "join":
-            items = self._items(node.node, depth) if node.node is not None and kind(node.node) in ("List", "Tuple") else None
+            listed = self._literal_list(node.node)
+            items = self._items(listed, depth) if listed is not None else None
             sep = self.fold(node.args[0], depth) if node.args else ""
             return sep.join(str(i) for i in items) if items is not None and isinstance(sep, str) else None
         base = self.fold(node.node, depth) if node.node is not None else None
@@ -250,8 +261,8 @@ class Folder:
         base = self.fold(node.node.node, depth)
         if not isinstance(base, str):
             return None
-        if attr == "join" and len(node.args) == 1 and kind(node.args[0]) in ("List", "Tuple"):
-            items = self._items(node.args[0], depth)
+        if attr == "join" and len(node.args) == 1 and self._literal_list(node.args[0]) is not None:
+            items = self._items(self._literal_list(node.args[0]), depth)
             return base.join(str(i) for i in items) if items is not None else None
         args = [self.fold(a, depth) for a in node.args]
         if any(a is None for a in args):

@@ -69,6 +69,7 @@ class Flow:
     macros: dict[str, int] = field(default_factory=dict)  # macro name -> node index
     regions: list[Region] = field(default_factory=list)
     macro_texts: dict[str, list[str]] = field(default_factory=dict)  # filled by quantlint.templates.gated
+    call_blocks: dict[str, list[int]] = field(default_factory=dict)  # macro name -> {% call %} blocks
     scope: list[str] = field(default_factory=list)  # node index -> enclosing macro name ("" at top level)
     locals: dict[str, set[str]] = field(default_factory=dict)  # macro name -> names it binds
 
@@ -98,6 +99,8 @@ def _field_bits(bits: int, key: Any) -> int:
             out |= TEXT
         else:
             out |= TEXT | REC
+    if bits & TOOL and isinstance(key, str) and key in P.TEXT_FIELDS:
+        out |= TEXT  # a tool's description is free text
     return out
 
 
@@ -494,6 +497,8 @@ def _scopes(flow: Flow) -> None:
             flow.scope[i] = parent.name if kind(parent) == "Macro" else flow.scope[p]
         if kind(node) == "Macro":
             flow.macros.setdefault(node.name, i)
+        elif kind(node) == "CallBlock" and kind(node.call.node) == "Name":
+            flow.call_blocks.setdefault(node.call.node.name, []).append(i)
         macro = flow.scope[i]
         if macro and kind(node) == "Name" and node.ctx in ("store", "param"):
             flow.locals.setdefault(macro, set()).add(node.name)

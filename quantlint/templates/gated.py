@@ -69,6 +69,8 @@ def _foldable_roots(flow: Flow, span: range, excluded: list[bool]) -> list[tuple
                 continue
             if k == "Call" and kind(node.node) == "Name" and node.node.name in flow.macros:
                 out += [(-1, text) for text in _macro_texts(flow, node.node.name, excluded)]
+            elif k == "Call" and kind(node.node) == "Name" and node.node.name == "caller" and flow.scope[j]:
+                out += [(-1, text) for text in _caller_texts(flow, flow.scope[j], excluded)]
         j += 1
     return out
 
@@ -96,6 +98,21 @@ def _macro_texts(flow: Flow, name: str, excluded: list[bool]) -> list[str]:
     for stmt in flow.flat.nodes[flow.macros[name]].body:
         texts += _adjacent_texts(flow, _foldable_roots(flow, flow.flat.span(stmt), excluded))
     memo[name] = texts
+    return texts
+
+
+def _caller_texts(flow: Flow, macro: str, excluded: list[bool]) -> list[str]:
+    """What `caller()` writes inside `macro`: the bodies of the {% call macro() %} blocks."""
+    key = "caller:" + macro
+    memo = flow.macro_texts
+    if key in memo:
+        return memo[key]
+    memo[key] = []
+    texts: list[str] = []
+    for i in flow.call_blocks.get(macro, []):
+        for stmt in flow.flat.nodes[i].body:
+            texts += _adjacent_texts(flow, _foldable_roots(flow, flow.flat.span(stmt), excluded))
+    memo[key] = texts
     return texts
 
 
