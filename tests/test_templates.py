@@ -195,14 +195,19 @@ def test_compared_strings_are_not_emitted_tokens():
 
 
 # -- QL602 ---------------------------------------------------------------------------------------
-def test_content_gated_instruction_is_ql602(tmp_path):
-    (f,) = [f for f in _template_findings(_gguf(tmp_path, T.CONTENT_GATED)) if f.code == "QL602"]
-    assert f.severity == "warning" and f.data["kind"] == "content-gated-text"
-    assert "'bank account'" in f.message
+def test_content_gated_instruction_is_a_ql602_error(tmp_path):
+    # A hidden instruction is escalated to error, so the default --fail-on error exits 1 (issue 16).
+    path = _gguf(tmp_path, T.CONTENT_GATED)
+    (f,) = [f for f in _template_findings(path) if f.code == "QL602"]
+    assert f.severity == "error" and f.data["kind"] == "content-gated-text"
+    assert f.data["trigger"] == "bank account" and "'bank account'" in f.message
+    assert f.location == "tokenizer.chat_template:1" and "Ignore previous instructions" in f.message
+    rc, _ = lint_json(str(path))
+    assert rc == 1
 
 
 @pytest.mark.parametrize("template,kind,line", [
-    ("{{ bos_token }}\n{{ 'hi\u202e there' }}", "invisible-unicode", 2),
+    ("{{ bos_token }}\n{{ 'hi\u202e there' }}", "invisible-instruction", 2),
     ("{{ 'x' }}\u200b", "invisible-unicode", 1),
     ("a\nb\n{{ 'see https://evil.example/x' }}", "network-url", 3),
     ("{{ 'ping 10.1.2.3' }}", "network-ipv4", 1),

@@ -325,3 +325,76 @@ REACHING_DUNDERS = frozenset({
     "__reduce_ex__", "__loader__", "__spec__", "__getattr__", "__subclasshook__",
     "__init_subclass__", "__class_getitem__", "__wrapped__", "__objclass__", "__func_globals__",
 })
+
+# -- invisible characters: what they do where they stand ---------------------------------------
+# Bidi overrides and isolates reorder what a reviewer sees (Trojan Source, CVE-2021-42574); tag
+# characters are invisible ASCII (the "ASCII smuggling" of prompt injections): both hide text
+# wherever they are. Zero-width characters hide a word from a search when they sit inside
+# Latin-script text ("ig\u200bnore"). Right-to-left marks (LRM, RLM, ALM) beside Arabic,
+# Hebrew or Persian text, and ZWNJ/ZWJ beside Arabic, Persian or Indic letters (or ZWJ inside
+# an emoji sequence) are how those scripts are written (Unicode Standard §23.2, UAX #9): nothing.
+_HIDING = ((0x202A, 0x202E), (0x2066, 0x2069), (0xE0000, 0xE007F))
+_ZERO_WIDTH = frozenset({0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF})
+_RTL_MARKS = frozenset({0x200E, 0x200F, 0x061C})
+# Scripts whose typography uses joiners and direction marks: Hebrew, Arabic, Syriac, Thaana,
+# NKo, Samaritan, Mandaic, Arabic supplements and presentation forms; Indic (Devanagari to
+# Malayalam, Sinhala), Thai, Lao, Tibetan, Myanmar, Khmer (word-break ZWSP).
+_COMPLEX_SCRIPTS = ((0x0590, 0x08FF), (0x0900, 0x0DFF), (0x0E00, 0x0FFF), (0x1000, 0x109F), (0x1780, 0x17FF),
+                    (0xFB1D, 0xFDFF), (0xFE70, 0xFEFC), (0x1F000, 0x1FAFF), (0x2600, 0x27BF))
+
+
+def _complex_script(ch: str) -> bool:
+    cp = ord(ch)
+    return any(lo <= cp <= hi for lo, hi in _COMPLEX_SCRIPTS)
+
+
+def _neighbours(source: str, at: int) -> tuple[str, str]:
+    """The nearest visible characters before and after position `at` (skipping invisibles)."""
+    before = after = " "
+    j = at - 1
+    while j >= 0 and at - j <= 8:
+        if not INVISIBLE_CHARS.match(source[j]) and not 0xFE00 <= ord(source[j]) <= 0xFE0F:
+            before = source[j]
+            break
+        j -= 1
+    j = at + 1
+    while j < len(source) and j - at <= 8:
+        if not INVISIBLE_CHARS.match(source[j]) and not 0xFE00 <= ord(source[j]) <= 0xFE0F:
+            after = source[j]
+            break
+        j += 1
+    return before, after
+
+
+def invisible_verdict(source: str, at: int) -> str | None:
+    """"hides" (an error), "odd" (a warning) or None (typography) for the invisible character at `at`."""
+    cp = ord(source[at])
+    if any(lo <= cp <= hi for lo, hi in _HIDING):
+        if 0xE0000 <= cp <= 0xE007F and _emoji_tag_sequence(source, at):
+            return None  # subdivision flags (England, Scotland, Wales) are tag sequences
+        return "hides"
+    if cp == 0xFEFF and at == 0:
+        return "odd"  # a byte-order mark at the start: an editor's, not a trick
+    if cp in _RTL_MARKS and any(_complex_script(c) for c in source[max(0, at - 16):at + 17]):
+        return None  # a direction mark in right-to-left text, around a Latin name or a number too
+    before, after = _neighbours(source, at)
+    if cp in _RTL_MARKS or cp in (0x200C, 0x200D):
+        if _complex_script(before) or _complex_script(after):
+            return None
+    if cp in _ZERO_WIDTH:
+        if _latin(before) or _latin(after):
+            return "hides"
+        if _complex_script(before) or _complex_script(after):
+            return None
+    return "odd"
+
+
+def _latin(ch: str) -> bool:
+    return ch.isalpha() and (ch.isascii() or 0x00C0 <= ord(ch) <= 0x024F)
+
+
+def _emoji_tag_sequence(source: str, at: int) -> bool:
+    j = at
+    while j > 0 and 0xE0000 <= ord(source[j - 1]) <= 0xE007F:
+        j -= 1
+    return j > 0 and ord(source[j - 1]) == 0x1F3F4

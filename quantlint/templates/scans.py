@@ -72,17 +72,7 @@ def _network_hit(name: str, source: str, match: re.Match[str]) -> tuple[int, str
 def text_scans(source: str, found: Sink) -> None:
     lines = LineIndex(source)
     if not source.isascii():  # every invisible character is outside ASCII
-        lines_seen: set[int] = set()
-        for match in P.INVISIBLE_CHARS.finditer(source):
-            line = lines.line(match.start())
-            if line in lines_seen:
-                continue
-            lines_seen.add(line)
-            if len(lines_seen) > MAX_ISSUES:
-                break
-            cp = ord(match.group(0))
-            label = next(lbl for start, end, lbl in P.INVISIBLE_RANGES if start <= cp <= end)
-            found.add("invisible-unicode", line, f"U+{cp:04X}", f"{label}: text a reviewer cannot see, or that reorders what they see")
+        _invisible(source, lines, found)
     for name, (pattern, reason) in P.NETWORK_PATTERNS.items():
         if name == "url" and "://" not in source:
             continue
@@ -101,6 +91,31 @@ def text_scans(source: str, found: Sink) -> None:
             break
         found.add("encoded-payload", lines.line(match.start()), match.group(0)[:40] + "\u2026",
                   f"a {len(match.group(0))}-character base64-looking run: an encoded payload hides what it says")
+
+
+def _invisible(source: str, lines: LineIndex, found: Sink) -> None:
+    """Invisible and bidi characters, judged by what they do where they stand
+    (template_patterns.invisible_verdict): hiding or reordering text is an error, typography
+    in right-to-left and Indic scripts is nothing, anything else a warning. One issue per line
+    and verdict."""
+    seen: set[tuple[int, str]] = set()
+    for match in P.INVISIBLE_CHARS.finditer(source):
+        verdict = P.invisible_verdict(source, match.start())
+        if verdict is None:
+            continue
+        line = lines.line(match.start())
+        if (line, verdict) in seen:
+            continue
+        if len(seen) >= MAX_ISSUES:
+            break
+        seen.add((line, verdict))
+        cp = ord(match.group(0))
+        label = next(lbl for start, end, lbl in P.INVISIBLE_RANGES if start <= cp <= end)
+        if verdict == "hides":
+            found.add("invisible-instruction", line, f"U+{cp:04X}",
+                      f"{label}: it hides or reorders the text around it, so what a reviewer reads is not what the model gets")
+        else:
+            found.add("invisible-unicode", line, f"U+{cp:04X}", f"{label}: text a reviewer cannot see, or that reorders what they see")
 
 
 _RAW_DUNDER = re.compile(r"__[A-Za-z]\w*__")
