@@ -13,7 +13,7 @@ from functools import lru_cache
 from typing import Any
 
 from quantlint.facts import template_patterns as P
-from quantlint.templates.ast_tools import FlatAST, Folder, const_str, kind
+from quantlint.templates.ast_tools import FlatAST, Folder, LoopItem, const_str, kind
 from quantlint.templates.internals import python_internals
 from quantlint.templates.parse import SyntaxProblem, parse_template
 from quantlint.templates.scans import MAX_ISSUES, raw_code_scan, text_scans
@@ -108,6 +108,8 @@ def _record_assignment(node: Any, values: dict[str, list[Any]]) -> None:
                 values.setdefault(f"{node.target.name}.{kw.key}", []).append(kw.value)
     elif k == "With":
         pairs = list(zip(node.targets, node.values))
+    elif k == "For" and kind(node.target) == "Name":
+        pairs = [(node.target, LoopItem(node.iter))]
     for target, value in pairs:
         if kind(target) == "Name":
             values.setdefault(target.name, []).append(value)
@@ -120,6 +122,8 @@ def _tree(ast: Any) -> _Tree:
     excluded = [False] * len(flat)
     assigned: set[str] = set()
     values: dict[str, list[Any]] = {}
+    macros: dict[str, Any] = {}
+    caller_bodies: list[list[Any]] = []
     for i, node in enumerate(flat.nodes):
         p = flat.parent[i]
         if p >= 0:
@@ -128,7 +132,11 @@ def _tree(ast: Any) -> _Tree:
         if (k == "Name" and node.ctx in ("store", "param")) or k == "Macro":
             assigned.add(node.name)
         _record_assignment(node, values)
-    return _Tree(flat, excluded, assigned, Folder(values))
+        if k == "Macro":
+            macros.setdefault(node.name, node)
+        elif k == "CallBlock":
+            caller_bodies.append(node.body)
+    return _Tree(flat, excluded, assigned, Folder(values, macros, caller_bodies))
 
 
 # -- QL602 -------------------------------------------------------------------------------------

@@ -115,11 +115,25 @@ _PERCENT = re.compile(r"%([sdc%])")
 _BRACES = re.compile(r"\{(\d*)\}")
 
 
+class LoopItem:
+    """Stands for a loop variable in Folder.assignments: `{% for n in ['class', 'base'] %}`
+    binds n to an item of the list (the last is taken)."""
+
+    fields = ("iter",)
+
+    def __init__(self, iter_: Any) -> None:
+        self.iter = iter_
+        self.lineno = getattr(iter_, "lineno", None)
+
+
 class Folder:
     """Constant-folds string expressions; names resolve through simple `{% set %}` literals."""
 
-    def __init__(self, assignments: dict[str, list[Any]] | None = None) -> None:
+    def __init__(self, assignments: dict[str, list[Any]] | None = None, macros: dict[str, Any] | None = None,
+                 caller_bodies: list[list[Any]] | None = None) -> None:
         self.assignments = assignments or {}
+        self.macros = macros or {}  # name -> Macro node: `key('class')` folds when the body only writes constants
+        self.caller_bodies = caller_bodies or []  # {% call %} bodies: what caller() writes
 
     def fold(self, node: Any, depth: int = 0) -> str | int | None:
         if node is None or depth > MAX_FOLD_DEPTH:
@@ -142,7 +156,14 @@ class Folder:
             return self.fold(values[-1], depth) if values else None
         if k == "Getattr" and kind(node.node) == "Name":  # a namespace attribute: ns.key
             values = self.assignments.get(f"{node.node.name}.{node.attr}")
-            return self.fold(values[-1], depth) if values else None
+            return self.fold(values[-1], depth) if values else self._lookup(node.node, node.attr, depth)
+        if k == "Getitem":
+            return self._getitem(node, depth)
+        if k == "LoopItem":
+            items = self._sequence(node.iter, depth)
+            return items[-1] if items else None
+        if k == "Call" and kind(node.node) == "Name":
+            return self._call(node, depth)
         if k == "Concat":
             parts = [self.fold(n, depth) for n in node.nodes]
             return "".join(str(p) for p in parts) if all(p is not None for p in parts) else None
@@ -158,6 +179,87 @@ class Folder:
         if k == "Call" and kind(node.node) == "Getattr":
             return self._method(node, depth)
         return None
+
+    def _lookup(self, node: Any, key: Any, depth: int) -> str | int | None:
+        """`names.c` / `names['c']` where `names` is bound to a dict literal."""
+        for _ in range(4):
+            if kind(node) == "Name" and self.assignments.get(node.name):
+                node = self.assignments[node.name][-1]
+            else:
+                break
+        if kind(node) == "Dict":
+            for pair in node.items:
+                if self.fold(pair.key, depth) == key:
+                    return self.fold(pair.value, depth)
+        return None
+
+    def _getitem(self, node: Any, depth: int) -> str | int | None:
+        arg = node.arg
+        if kind(arg) == "Slice":
+            base = self.fold(node.node, depth)
+            bounds = [self.fold(b, depth) if b is not None else None for b in (arg.start, arg.stop, arg.step)]
+            ok = all(b is None or isinstance(b, int) for b in bounds) and bounds[2] != 0
+            return base[slice(*bounds)] if isinstance(base, str) and ok else None
+        key = self.fold(arg, depth)
+        if key is None:
+            return None
+        if isinstance(key, int):
+            base = self.fold(node.node, depth)
+            if isinstance(base, str) and -len(base) <= key < len(base):
+                return base[key]
+            items = self._sequence(node.node, depth)
+            return items[key] if items and -len(items) <= key < len(items) else None
+        return self._lookup(node.node, key, depth)
+
+    def _sequence(self, node: Any, depth: int) -> list[Any] | None:
+        """The items of a list literal (or a variable bound to one) or of `'a b'.split()`."""
+        listed = self._literal_list(node)
+        if listed is not None:
+            return self._items(listed, depth)
+        if kind(node) == "Call" and kind(node.node) == "Getattr" and node.node.attr == "split" and len(node.args) <= 1:
+            base = self.fold(node.node.node, depth)
+            sep = self.fold(node.args[0], depth) if node.args else None
+            if isinstance(base, str) and (sep is None or isinstance(sep, str) and sep):
+                return base.split(sep)
+        return None
+
+    def _call(self, node: Any, depth: int) -> str | None:
+        """A macro that only writes constants and its arguments (`key('class')`), or caller()."""
+        name = node.node.name
+        if name == "caller":
+            return self._body(self.caller_bodies[-1], depth) if len(self.caller_bodies) == 1 else None
+        macro = self.macros.get(name)
+        if macro is None or node.kwargs or len(node.args) > len(macro.args):
+            return None
+        from jinja2.nodes import Const
+
+        args = [self.fold(a, depth) for a in node.args]
+        if any(a is None for a in args):
+            return None
+        saved = {p.name: self.assignments.get(p.name) for p in macro.args}
+        try:
+            for param, value in zip(macro.args, args):
+                self.assignments[param.name] = [Const(value)]
+            return self._body(macro.body, depth)
+        finally:
+            for pname, old in saved.items():
+                if old is None:
+                    self.assignments.pop(pname, None)
+                else:
+                    self.assignments[pname] = old
+
+    def _body(self, body: list[Any], depth: int) -> str | None:
+        out: list[str] = []
+        for stmt in body:
+            if kind(stmt) != "Output":
+                return None
+            for n in stmt.nodes:
+                value = n.data if kind(n) == "TemplateData" else self.fold(n, depth)
+                if value is None:
+                    return None
+                out.append(str(value))
+        text = "".join(out)
+        return text if len(text) <= MAX_FOLD_CHARS else None
 
     def _literal_list(self, node: Any) -> Any:
         """A list or tuple literal, directly or through a variable bound to one."""
@@ -218,6 +320,22 @@ class Folder:
         return None if failed else out
 
     @staticmethod
+    def _named_percent(fmt: str, named: dict[str, Any]) -> str | None:
+        """'%(u)sclass%(u)s' | format(u='__')."""
+        failed = False
+
+        def sub(match: re.Match[str]) -> str:
+            nonlocal failed
+            value = named.get(match.group(1))
+            if value is None:
+                failed = True
+                return ""
+            return str(value)
+
+        out = re.sub(r"%\(([A-Za-z_]\w*)\)s", sub, fmt)
+        return None if failed or len(out) > MAX_FOLD_CHARS else out
+
+    @staticmethod
     def _braces(fmt: str, args: list[Any]) -> str | None:
         counter = iter(range(len(args) + 1))
         failed = False
@@ -242,6 +360,9 @@ class Folder:
             return sep.join(str(i) for i in items) if items is not None and isinstance(sep, str) else None
         base = self.fold(node.node, depth) if node.node is not None else None
         if name == "format" and isinstance(base, str):
+            if node.kwargs and not node.args:
+                named = {kw.key: self.fold(kw.value, depth) for kw in node.kwargs}
+                return self._named_percent(base, named)
             args = [self.fold(a, depth) for a in node.args]
             return self._percent(base, args) if all(a is not None for a in args) else None
         if not isinstance(base, str):
@@ -269,8 +390,14 @@ class Folder:
             return None
         if attr == "format":
             return self._braces(base, args)
-        if attr in ("lower", "upper", "strip", "title", "capitalize") and not args:
-            return getattr(base, attr)()
+        if attr in ("lower", "upper", "strip", "lstrip", "rstrip", "title", "capitalize", "swapcase", "casefold") \
+                and (not args or attr.endswith("strip") and len(args) == 1 and isinstance(args[0], str)):
+            return getattr(base, attr)(*args)
+        if attr in ("center", "ljust", "rjust") and args and isinstance(args[0], int) and args[0] <= MAX_FOLD_CHARS \
+                and (len(args) == 1 or len(args) == 2 and isinstance(args[1], str) and len(args[1]) == 1):
+            return getattr(base, attr)(*args)
+        if attr in ("removeprefix", "removesuffix") and len(args) == 1 and isinstance(args[0], str):
+            return getattr(base, attr)(args[0])
         if attr == "replace" and len(args) == 2 and all(isinstance(a, str) for a in args) and args[0]:
             if len(base) * max(len(args[1]), 1) <= MAX_FOLD_CHARS:
                 return base.replace(args[0], args[1])
