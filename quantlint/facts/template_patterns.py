@@ -395,6 +395,6 @@ def _latin(ch: str) -> bool:
 
 def _emoji_tag_sequence(source: str, at: int) -> bool:
     j = at
-    while j > 0 and 0xE0000 <= ord(source[j - 1]) <= 0xE007F:
+    while j > 0 and at - j < 8 and 0xE0000 <= ord(source[j - 1]) <= 0xE007F:  # flag sequences are short
         j -= 1
     return j > 0 and ord(source[j - 1]) == 0x1F3F4

@@ -79,7 +79,7 @@ class Flow:
         return f"{macro}:{name}" if macro and name in self.locals.get(macro, ()) else name
 
     def at(self, node: Any) -> int:
-        return self.val[self.flat.index[id(node)]] if node is not None else 0
+        return self.val[self.flat.index[id(node)]] if node is not None else 0  # a node outside the tree: 0
 
 
 def _field_bits(bits: int, key: Any) -> int:
@@ -286,8 +286,7 @@ def _call(flow: Flow, i: int, node: Any) -> int:
     return args | flow.at(callee)
 
 
-def _value(flow: Flow, i: int, node: Any) -> int:  # noqa: C901 - one case per node type
-    k = kind(node)
+def _value(flow: Flow, i: int, node: Any, k: str) -> int:  # noqa: C901 - one case per node type
     at = flow.at
     if k == "Name":
         return flow.env.get(flow.key(node.name, i), 0) if node.ctx == "load" else 0
@@ -458,6 +457,12 @@ def _region_bits(flow: Flow, parent: Any, field_name: str) -> int:
     return 0
 
 
+_VALUED = frozenset({"Name", "Getattr", "Getitem", "Slice", "Filter", "Test", "Call", "Compare", "Concat", "Add",
+                     "Sub", "Mul", "Div", "FloorDiv", "Mod", "Pow", "And", "Or", "Not", "Neg", "Pos", "CondExpr",
+                     "List", "Tuple", "Dict", "Keyword", "Pair"})
+_BINDING = frozenset({"Assign", "AssignBlock", "With", "For", "Call", "Macro", "CallBlock"})
+
+
 def analyse_flow(flat: FlatAST, folder: Folder) -> Flow:
     flow = Flow(flat, folder)
     n = len(flat)
@@ -467,19 +472,30 @@ def analyse_flow(flat: FlatAST, folder: Folder) -> Flow:
         flow.env[name] = MSGS if what == "records" else TOOL
     _scopes(flow)
     nodes, parent, fields = flat.nodes, flat.parent, flat.field
+    # Only expressions have values, only some statements bind names, only the children of
+    # if/for/inline-if open a guarded region: each pass visits just those.
+    kinds = [kind(node) for node in nodes]
+    valued = [(i, nodes[i], kinds[i]) for i in range(n - 1, -1, -1) if kinds[i] in _VALUED]  # children before parents
+    binding = [i for i in range(n) if kind(nodes[i]) in _BINDING]
+    guarded = [p >= 0 and kind(nodes[p]) in ("If", "For", "CondExpr") for p in parent]
     for _ in range(MAX_PASSES):
         trigger_cache: dict[int, str | None] = {}
-        for i in range(n - 1, -1, -1):  # children before parents
-            flow.val[i] = _value(flow, i, nodes[i])
-        changed = [False]
-        for i in range(n):  # parents before children
+        val, ctx, ctx_trigger = flow.val, flow.ctx, flow.ctx_trigger
+        for i, node, k in valued:
+            val[i] = _value(flow, i, node, k)
+        for i in range(1, n):  # parents before children
             p = parent[i]
-            if p >= 0:
+            if guarded[i]:
                 own = _region_bits(flow, nodes[p], fields[i])
-                flow.ctx[i] = flow.ctx[p] | own
-                trigger = _guard_trigger(flow, p, trigger_cache) if own else flow.ctx_trigger.get(p)
-                if trigger is not None:
-                    flow.ctx_trigger[i] = trigger
+                ctx[i] = ctx[p] | own
+                trigger = _guard_trigger(flow, p, trigger_cache) if own else ctx_trigger.get(p)
+            else:
+                ctx[i] = ctx[p]
+                trigger = ctx_trigger.get(p)
+            if trigger is not None:
+                ctx_trigger[i] = trigger
+        changed = [False]
+        for i in binding:
             _statement(flow, i, nodes[i], changed)
         if not changed[0]:
             break

@@ -23,6 +23,7 @@ from quantlint.templates.ast_tools import kind
 from quantlint.templates.flow import CMATCH, Flow, Region
 
 MAX_SAMPLE_CHARS = 80
+MAX_MACRO_DEPTH = 16  # macros calling macros: deeper chains are not followed (and the stack stays small)
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ def instruction(text: str) -> str | None:
     return match.group(0) if match else None
 
 
-def _foldable_roots(flow: Flow, span: range, excluded: list[bool]) -> list[tuple[int, str]]:
+def _foldable_roots(flow: Flow, span: range, excluded: list[bool], depth: int = 0) -> list[tuple[int, str]]:
     """(index, text) of the outermost constant string expressions in a span that are written out
     (index -1: a text a called macro writes)."""
     flat, folder = flow.flat, flow.folder
@@ -68,9 +69,9 @@ def _foldable_roots(flow: Flow, span: range, excluded: list[bool]) -> list[tuple
                 j = flat.end[j]
                 continue
             if k == "Call" and kind(node.node) == "Name" and node.node.name in flow.macros:
-                out += [(-1, text) for text in _macro_texts(flow, node.node.name, excluded)]
+                out += [(-1, text) for text in _macro_texts(flow, node.node.name, excluded, depth + 1)]
             elif k == "Call" and kind(node.node) == "Name" and node.node.name == "caller" and flow.scope[j]:
-                out += [(-1, text) for text in _caller_texts(flow, flow.scope[j], excluded)]
+                out += [(-1, text) for text in _caller_texts(flow, flow.scope[j], excluded, depth + 1)]
         j += 1
     return out
 
@@ -87,31 +88,31 @@ def _constant_only(flow: Flow, node: Any) -> bool:
         all(isinstance(flow.folder.fold(v), str) for v in flow.folder.assignments[key])
 
 
-def _macro_texts(flow: Flow, name: str, excluded: list[bool]) -> list[str]:
+def _macro_texts(flow: Flow, name: str, excluded: list[bool], depth: int) -> list[str]:
     """The literal texts a macro writes; a macro that calls itself (or another one that does) is
     read once: its nested calls add nothing."""
     memo = flow.macro_texts
-    if name in memo:
-        return memo[name]
+    if name in memo or depth > MAX_MACRO_DEPTH:
+        return memo.get(name, [])
     memo[name] = []  # in progress: a recursive call sees no text
     texts: list[str] = []
     for stmt in flow.flat.nodes[flow.macros[name]].body:
-        texts += _adjacent_texts(flow, _foldable_roots(flow, flow.flat.span(stmt), excluded))
+        texts += _adjacent_texts(flow, _foldable_roots(flow, flow.flat.span(stmt), excluded, depth))
     memo[name] = texts
     return texts
 
 
-def _caller_texts(flow: Flow, macro: str, excluded: list[bool]) -> list[str]:
+def _caller_texts(flow: Flow, macro: str, excluded: list[bool], depth: int) -> list[str]:
     """What `caller()` writes inside `macro`: the bodies of the {% call macro() %} blocks."""
     key = "caller:" + macro
     memo = flow.macro_texts
-    if key in memo:
-        return memo[key]
+    if key in memo or depth > MAX_MACRO_DEPTH:
+        return memo.get(key, [])
     memo[key] = []
     texts: list[str] = []
     for i in flow.call_blocks.get(macro, []):
         for stmt in flow.flat.nodes[i].body:
-            texts += _adjacent_texts(flow, _foldable_roots(flow, flow.flat.span(stmt), excluded))
+            texts += _adjacent_texts(flow, _foldable_roots(flow, flow.flat.span(stmt), excluded, depth))
     memo[key] = texts
     return texts
 

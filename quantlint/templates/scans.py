@@ -99,12 +99,14 @@ def _invisible(source: str, lines: LineIndex, found: Sink) -> None:
     in right-to-left and Indic scripts is nothing, anything else a warning. One issue per line
     and verdict."""
     seen: set[tuple[int, str]] = set()
-    for match in P.INVISIBLE_CHARS.finditer(source):
-        verdict = P.invisible_verdict(source, match.start())
-        if verdict is None:
-            continue
+    for examined, match in enumerate(P.INVISIBLE_CHARS.finditer(source)):
+        if examined >= P.MAX_SCAN_CANDIDATES:
+            break
         line = lines.line(match.start())
-        if (line, verdict) in seen:
+        if (line, "hides") in seen:
+            continue  # the worst verdict for this line is given already
+        verdict = P.invisible_verdict(source, match.start())
+        if verdict is None or (line, verdict) in seen:
             continue
         if len(seen) >= MAX_ISSUES:
             break
