@@ -159,6 +159,9 @@ class Folder:
             return self.fold(values[-1], depth) if values else self._lookup(node.node, node.attr, depth)
         if k == "Getitem":
             return self._getitem(node, depth)
+        if k == "Neg":
+            inner = self.fold(node.node, depth)
+            return -inner if isinstance(inner, int) else None
         if k == "LoopItem":
             items = self._sequence(node.iter, depth)
             return items[-1] if items else None
@@ -197,8 +200,9 @@ class Folder:
         arg = node.arg
         if kind(arg) == "Slice":
             base = self.fold(node.node, depth)
-            bounds = [self.fold(b, depth) if b is not None else None for b in (arg.start, arg.stop, arg.step)]
-            ok = all(b is None or isinstance(b, int) for b in bounds) and bounds[2] != 0
+            given = (arg.start, arg.stop, arg.step)
+            bounds = [self.fold(b, depth) if b is not None else None for b in given]
+            ok = all(b is None and g is None or isinstance(b, int) for b, g in zip(bounds, given)) and bounds[2] != 0
             return base[slice(*bounds)] if isinstance(base, str) and ok else None
         key = self.fold(arg, depth)
         if key is None:

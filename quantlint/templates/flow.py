@@ -411,7 +411,8 @@ def _statement(flow: Flow, i: int, node: Any, changed: list[bool]) -> None:  # n
             m = flow.macros[name]
             macro = flow.flat.nodes[m]
             for param, arg in zip(macro.args, node.args):
-                bind(_keys(flow, param, m + 1), at(arg))
+                arg_trigger = _trigger_in(flow, flow.flat.span(arg)) if at(arg) & CMATCH else None
+                _bind(flow, _keys(flow, param, m + 1), gated(at(arg), gate), changed, arg_trigger or trig)
             for kw in node.kwargs:
                 bind([flow.key(kw.key, m + 1)], at(kw.value))
         elif name == "caller":
@@ -566,9 +567,9 @@ def _flag_trigger(flow: Flow, test: Any) -> str | None:
     for j in flow.flat.span(test):
         node = flow.flat.nodes[j]
         if kind(node) == "Getattr" and kind(node.node) == "Name":
-            name = f"{node.node.name}.{node.attr}"
+            name = f"{flow.key(node.node.name, j)}.{node.attr}"
         elif kind(node) == "Name":
-            name = node.name
+            name = flow.key(node.name, j)
         else:
             continue
         if name in flow.var_triggers:
