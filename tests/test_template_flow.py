@@ -115,3 +115,10 @@ def test_computed_keys_resolve_to_dunders(template):
 ])
 def test_invisible_character_verdicts(text, at, verdict):
     assert invisible_verdict(text, at) == verdict
+
+
+def test_a_long_chain_of_set_variables_does_not_launder_the_taint():
+    chain = "".join("{%% set c%d = c%d|trim %%}" % (i + 1, i) for i in range(30))
+    template = ("{% for m in messages %}{% set c0 = m.content %}" + chain
+                + "{% if 'deploy' in c30 %}" + INJECT + "{% endif %}{% endfor %}")
+    assert gated(template) == [("content-gated-text", 1, "deploy", INJECT)]

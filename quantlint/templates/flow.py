@@ -464,6 +464,24 @@ _VALUED = frozenset({"Name", "Getattr", "Getitem", "Slice", "Filter", "Test", "C
 _BINDING = frozenset({"Assign", "AssignBlock", "With", "For", "Call", "Macro", "CallBlock"})
 
 
+def _read_spans(flat: FlatAST, node: Any) -> list[range]:
+    """The flat-AST ranges of the expressions a binding statement reads."""
+    k = kind(node)
+    if k == "Assign":
+        parts = [node.node]
+    elif k == "With":
+        parts = list(node.values)
+    elif k == "For":
+        parts = [node.iter]
+    elif k == "Call":
+        parts = list(node.args) + list(node.kwargs)
+    elif k == "Macro":
+        parts = list(node.defaults)
+    else:
+        parts = []
+    return [flat.span(p) for p in parts]
+
+
 def analyse_flow(flat: FlatAST, folder: Folder) -> Flow:
     flow = Flow(flat, folder)
     n = len(flat)
@@ -477,7 +495,11 @@ def analyse_flow(flat: FlatAST, folder: Folder) -> Flow:
     # if/for/inline-if open a guarded region: each pass visits just those.
     kinds = [kind(node) for node in nodes]
     valued = [(i, nodes[i], kinds[i]) for i in range(n - 1, -1, -1) if kinds[i] in _VALUED]  # children before parents
-    binding = [i for i in range(n) if kind(nodes[i]) in _BINDING]
+    binding = [i for i in range(n) if kinds[i] in _BINDING]
+    # Before a statement binds a name, the expressions it reads are re-evaluated, so a chain
+    # of {% set b = a %}{% set c = b %}... settles in one pass, not one pass per link.
+    refresh = {i: [(j, nodes[j], kinds[j]) for r in _read_spans(flat, nodes[i]) for j in reversed(r) if kinds[j] in _VALUED]
+               for i in binding}
     guarded = [p >= 0 and kind(nodes[p]) in ("If", "For", "CondExpr") for p in parent]
     for _ in range(MAX_PASSES):
         trigger_cache: dict[int, str | None] = {}
@@ -497,6 +519,8 @@ def analyse_flow(flat: FlatAST, folder: Folder) -> Flow:
                 ctx_trigger[i] = trigger
         changed = [False]
         for i in binding:
+            for j, node, k in refresh[i]:
+                val[j] = _value(flow, j, node, k)
             _statement(flow, i, nodes[i], changed)
         if not changed[0]:
             break
