@@ -122,3 +122,21 @@ def test_a_long_chain_of_set_variables_does_not_launder_the_taint():
     template = ("{% for m in messages %}{% set c0 = m.content %}" + chain
                 + "{% if 'deploy' in c30 %}" + INJECT + "{% endif %}{% endfor %}")
     assert gated(template) == [("content-gated-text", 1, "deploy", INJECT)]
+
+
+@pytest.mark.parametrize("template,trigger", [
+    # the text cut on the trigger: its size, or its equality with the original, tells the match
+    ("{% if messages[-1].content.split('deploy')|length > 1 %}" + INJECT + "{% endif %}", "deploy"),
+    ("{% if messages[-1].content.replace('deploy', '') != messages[-1].content %}" + INJECT + "{% endif %}", "deploy"),
+    # a table looked up by the user's text: no {% if %} at all
+    ("{% set t = {'deploy now': '" + INJECT + "'} %}{{ t.get(messages[-1].content, '') }}", "deploy now"),
+    ("{{ {'deploy now': '" + INJECT + "'}[messages[-1].content|trim] }}", "deploy now"),
+])
+def test_matches_without_a_comparison(template, trigger):
+    assert gated(template) == [("content-gated-text", 1, trigger, INJECT)]
+
+
+def test_text_cut_on_a_tag_and_tested_for_presence_is_not_a_trigger():
+    template = ("{% set c = messages[-1].content.split('</think>')[-1] %}"
+                "{% if c %}<|im_start|>assistant\n{{ c }}<|im_end|>{% endif %}")
+    assert gated(template) == []

@@ -290,6 +290,9 @@ COMPARE_TESTS = frozenset({"eq", "equalto", "==", "ne", "!=", "sameas", "in", "l
                            "gt", "greaterthan", ">", "ge", ">="})
 # String methods that look for a string in user text: a match, hence a possible trigger.
 MATCH_METHODS = frozenset({"startswith", "endswith", "find", "rfind", "index", "rindex", "count", "__contains__"})
+# Methods that cut user text on a chosen string: the size of what comes back, or its equality
+# with the original, tells whether the string was there (content.split('deploy')|length > 1).
+CUT_METHODS = frozenset({"split", "rsplit", "partition", "rpartition", "replace", "removeprefix", "removesuffix"})
 # Methods and filters that return text derived from their operand (and arguments).
 STRING_METHODS = frozenset({"strip", "lstrip", "rstrip", "lower", "upper", "title", "capitalize", "casefold",
                             "swapcase", "replace", "format", "join", "split", "rsplit", "splitlines", "partition",

@@ -38,9 +38,10 @@ CMATCH = 32  # a flag that tells whether user text matched a chosen string (a ma
 DGATE = 64  # depends on a comparison of the date
 CGATE = 128  # user text that was assigned under a match: testing it for presence is not a match
 TOOL = 256  # tool definitions and tool calls: structured data (schemas, names); tests on it render schemas
+CUT = 512  # user text split, partitioned or stripped on a chosen string: its size or equality tells a match
 USER = MSGS | REC | TEXT | TOOL
 GUARDS = CMATCH | DGATE  # the bits that make a test a guard
-CARRIED = CMATCH | DGATE | CGATE  # the bits every derived value keeps
+CARRIED = CMATCH | DGATE | CGATE | CUT  # the bits every derived value keeps
 MAX_PASSES = 8
 
 
@@ -68,6 +69,7 @@ class Flow:
     ctx_trigger: dict[int, str] = field(default_factory=dict)  # node index -> trigger of its enclosing guard
     macros: dict[str, int] = field(default_factory=dict)  # macro name -> node index
     regions: list[Region] = field(default_factory=list)
+    lookups: dict[int, Any] = field(default_factory=dict)  # node index -> constant table indexed by user text
     macro_texts: dict[str, list[str]] = field(default_factory=dict)  # filled by quantlint.templates.gated
     call_blocks: dict[str, list[int]] = field(default_factory=dict)  # macro name -> {% call %} blocks
     scope: list[str] = field(default_factory=list)  # node index -> enclosing macro name ("" at top level)
@@ -179,6 +181,8 @@ def _compare(flow: Flow, i: int, node: Any) -> int:
         lb, rb = flow.at(left), flow.at(right)
         if (lb | rb) & DATE:
             out |= DGATE
+        if (lb | rb) & CUT and op.op in ("eq", "ne", "lt", "gt", "lteq", "gteq"):
+            out |= CMATCH  # content.replace('deploy', '') != content
         if op.op in ("in", "notin"):
             if rb & TEXT and not (rb & REC and _is_key(flow, left)):  # 'trigger' in content
                 out |= _match(flow, i, right, left)
@@ -226,8 +230,10 @@ def _filter(flow: Flow, i: int, node: Any) -> int:
         args |= flow.at(a)
     name = node.name
     keep = base & (CARRIED | DATE)
-    if name in P.NUMBER_FILTERS:
-        return keep | (META if base & (USER | META) else 0) | (args & CARRIED)
+    if name in P.NUMBER_FILTERS:  # content.split('deploy')|length > 1 is a match
+        return keep | (META if base & (USER | META) else 0) | (args & CARRIED) | (CMATCH if base & CUT else 0)
+    if name == "replace" and base & TEXT and node.args and _is_pattern(flow, node.args[0]):
+        return _stringify(base | args) | CUT
     if name in ("first", "last", "random", "min", "max"):
         return _field_bits(base, 0) if base & MSGS else base
     if name == "map":
@@ -255,13 +261,27 @@ def _method(flow: Flow, i: int, node: Any) -> int:
             out |= _match(flow, i, node.node.node, node.args[0])
         return out
     if method == "get" and node.args:
+        if not base & USER and flow.at(node.args[0]) & TEXT:  # table.get(content): a lookup keyed by user text
+            return _lookup(flow, i, node.node.node, node.args[0]) | (flow.at(node.args[1]) if len(node.args) > 1 else 0)
         key = flow.folder.fold(node.args[0])
         return _field_bits(base, key) | (flow.at(node.args[1]) if len(node.args) > 1 else 0)
+    if method in P.CUT_METHODS and base & TEXT and node.args and _is_pattern(flow, node.args[0]):
+        needle = _needle(flow, node.args[0])
+        if needle is not None:
+            flow.triggers.setdefault(i, needle)
+        return _stringify(base | args) | CUT
     if method in ("items", "values", "keys"):
         return base | (TEXT if base & REC else 0)
     if method in P.STRING_METHODS:
         return _stringify(base | args) if base & USER else base | args
     return base | args
+
+
+def _lookup(flow: Flow, i: int, table: Any, key: Any) -> int:
+    """`{'deploy': 'Ignore...'}[content]`: a value picked from a table by the user's text is a
+    branch on that text; the table's values are judged like a branch's (Flow.lookups)."""
+    flow.lookups.setdefault(i, table)
+    return flow.at(table) | (flow.at(key) & CARRIED) | CMATCH
 
 
 def _call(flow: Flow, i: int, node: Any) -> int:
@@ -298,6 +318,8 @@ def _value(flow: Flow, i: int, node: Any, k: str) -> int:  # noqa: C901 - one ca
                 return flow.env[key] | (at(base) & CARRIED)
         return _field_bits(at(base), node.attr)
     if k == "Getitem":
+        if not at(node.node) & USER and at(node.arg) & TEXT and kind(node.arg) != "Slice":
+            return _lookup(flow, i, node.node, node.arg)
         key = flow.folder.fold(node.arg)
         arg = node.arg if kind(node.arg) == "Slice" else key
         return _field_bits(at(node.node), arg) | (at(node.arg) & (CARRIED | META)) | (TEXT if at(node.arg) & TEXT else 0)
@@ -570,6 +592,11 @@ def _collect_regions(flow: Flow) -> None:
         spans = [flat.span(p) for p in parts if p is not None]
         trigger = _trigger_in(flow, flat.span(test)) or _flag_trigger(flow, test)
         flow.regions.append(Region(i, getattr(node, "lineno", None), guard & GUARDS, spans, trigger))
+    for i, table in flow.lookups.items():
+        resolved = _table(flow, table)
+        if resolved is not None:
+            flow.regions.append(Region(i, getattr(flat.nodes[i], "lineno", None), CMATCH, [flat.span(resolved)],
+                                       _needle(flow, resolved.items[0].key) if kind(resolved) == "Dict" and resolved.items else None))
 
 
 def _guard_test(node: Any) -> Any:
@@ -584,6 +611,17 @@ def _guard_trigger(flow: Flow, p: int, cache: dict[int, str | None]) -> str | No
         test = _guard_test(flow.flat.nodes[p])
         cache[p] = _trigger_in(flow, flow.flat.span(test)) or _flag_trigger(flow, test)
     return cache[p]
+
+
+def _table(flow: Flow, node: Any) -> Any:
+    """The dict literal a lookup reads, directly or through a variable bound to it, in the tree."""
+    for _ in range(4):
+        if kind(node) == "Dict":
+            return node if id(node) in flow.flat.index else None
+        if kind(node) != "Name" or not flow.folder.assignments.get(node.name):
+            return None
+        node = flow.folder.assignments[node.name][-1]
+    return None
 
 
 def _flag_trigger(flow: Flow, test: Any) -> str | None:
