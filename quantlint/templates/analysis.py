@@ -7,13 +7,13 @@ patterns and the reason for each come from quantlint.facts.template_patterns.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
 from quantlint.facts import template_patterns as P
-from quantlint.templates.ast_tools import FlatAST, Folder, LoopItem, const_str, kind
+from quantlint.templates.ast_tools import FlatAST, const_str, kind
+from quantlint.templates.folding import Folder, LoopItem
 from quantlint.templates.internals import python_internals
 from quantlint.templates.parse import SyntaxProblem, parse_template
 from quantlint.templates.scans import MAX_ISSUES, raw_code_scan, text_scans

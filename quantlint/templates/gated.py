@@ -20,7 +20,7 @@ from typing import Any
 
 from quantlint.facts import template_patterns as P
 from quantlint.templates.ast_tools import kind
-from quantlint.templates.flow import CMATCH, Flow, Region
+from quantlint.templates.values import CMATCH, Flow, Region
 
 MAX_SAMPLE_CHARS = 80
 MAX_MACRO_DEPTH = 16  # macros calling macros: deeper chains are not followed (and the stack stays small)

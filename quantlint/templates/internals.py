@@ -23,7 +23,8 @@ import re
 from typing import Any, Protocol
 
 from quantlint.facts import template_patterns as P
-from quantlint.templates.ast_tools import Folder, chain_links, is_chain_link, kind, render
+from quantlint.templates.ast_tools import chain_links, is_chain_link, kind, render
+from quantlint.templates.folding import Folder
 
 _FORMAT_LOOKUP = re.compile(r"\{[^{}]*[.\[][^{}]*\}")
 
