@@ -10,8 +10,10 @@ Shapes (each about 1 MB unless noted):
 - budget-edge: ChatML repeated up to the tag budget (MAX_PARSE_TAGS), the slowest template that is parsed;
 - attack-corpus 1 MB: the attack variants of fixtures/template_corpus.py up to the tag budget, each in a
   macro, then prose to 1 MB: the data-flow passes on hostile code at full size.
-Prints the median of `runs` for jinja2's parse alone and for quantlint's analysis (parse + scans
-+ AST passes), each from a cold cache.
+Prints the median of `runs` for jinja2's parse alone, for the data-flow analysis alone (the
+fixed point of quantlint.templates.flow and the judgement of gated branches,
+quantlint.templates.gated, on an AST parsed beforehand) and for quantlint's whole analysis
+(parse + scans + AST passes), each from a cold cache.
 """
 
 from __future__ import annotations
@@ -59,19 +61,30 @@ def median_ms(fn, runs: int) -> float:
     return statistics.median(times) * 1000
 
 
+def flow_pass(source: str):
+    """The data-flow analysis alone, on a tree built once."""
+    from quantlint.templates.analysis import _tree
+    from quantlint.templates.flow import analyse_flow
+    from quantlint.templates.gated import gated_texts
+
+    tree = _tree(parse_template(source).ast)
+    return lambda: gated_texts(analyse_flow(tree.flat, tree.folder), tree.excluded)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
     parse_template("{{ warm_up }}")  # import jinja2 and build the environment once
-    print(f"{'shape':28} {'chars':>10} {'tags':>7} {'parse ms':>9} {'analyse ms':>11}  findings")
+    print(f"{'shape':28} {'chars':>10} {'tags':>7} {'parse ms':>9} {'flow ms':>8} {'analyse ms':>11}  findings")
     for name, source in shapes().items():
         tags = source.count("{{") + source.count("{%")
         analysis = analyse_template(source)
         parse = "-" if not analysis.parsed and analysis.syntax is None else f"{median_ms(lambda: parse_template(source), args.runs):9.1f}"
+        flow = "-" if not analysis.parsed else f"{median_ms(flow_pass(source), args.runs):8.1f}"
         whole = median_ms(lambda: analyse_template(source), args.runs)
         kinds = sorted({i.kind for i in analysis.suspicious + analysis.code_execution})
-        print(f"{name:28} {len(source):>10,} {tags:>7,} {parse:>9} {whole:>11.1f}  {', '.join(kinds) or '-'}")
+        print(f"{name:28} {len(source):>10,} {tags:>7,} {parse:>9} {flow:>8} {whole:>11.1f}  {', '.join(kinds) or '-'}")
 
 
 if __name__ == "__main__":

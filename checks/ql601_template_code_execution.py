@@ -4,19 +4,27 @@
 Parses every chat template the model carries (`tokenizer.chat_template`, each
 `tokenizer.chat_template.NAME`, or tokenizer_config.json's for directories) with jinja2's
 parser and walks the AST. The template is **never rendered**: nothing in it runs, and
-nothing it names is imported. Reported, each with its line in the template:
-- dunder attributes and items (`''.__class__.__mro__[1].__subclasses__()`), private `_names`;
-- the `|attr` filter (and `map(attribute=)`, `selectattr`...) reading a dunder, or a name
-  computed at render time;
-- a dunder name built from pieces: `~`, `+`, `*`, `|join`, `|format`, `%`, `.format()`,
-  `.join()`, through `{% set %}` variables too; characters picked out of `(x|string|list)[n]`;
+nothing it names is imported. Reported, each with its line in the template, when a chain of
+reads can reach Python's internals:
+- dunder attributes and items that lead to code, globals or other classes
+  (`''.__class__.__mro__[1].__subclasses__()`, `__globals__`, `__builtins__`, `__base__`,
+  `__import__`...);
+- a name that is hidden: a dunder built from pieces or resolved from a variable and read with
+  `|attr` or a subscript (`''[k]`, `(0)[x]`, `()[d % 'class']`, keys built with `~`, `+`, `*`,
+  `|join`, `|format`, `%`, `.format()`, `.replace()`, slices, dict literals, loop variables,
+  macros and `caller()`), a name computed at render time, characters picked out of
+  `(x|string|list)[n]`;
 - gadget chains through jinja2's and Flask's globals (`cycler`, `joiner`, `namespace`,
-  `lipsum`, `self`, `config`, `request`...) and the names that lead to a shell (`os`,
-  `popen`, `subprocess`, `__builtins__`, `__import__`...);
-- `str.format` with attribute lookups in the format string (the jinja2 < 3.1.5 sandbox escape);
-- `{% include %}`, `{% import %}`, `{% from %}`, `{% extends %}` of other templates.
-The patterns and the reason for each are one table: quantlint.facts.template_patterns. If the
-template does not parse (QL604), a text scan still reports dunder names and shell sinks.
+  `lipsum`, `self`, `config`, `request`...), and shell or module sinks called as methods
+  (`x.popen('id')`, `os.system(...)`);
+- `str.format` with attribute lookups in the format string (the jinja2 < 3.1.5 sandbox escape).
+Not reported here: a lone read of a harmless dunder written out (`x.__class__.__name__ ==
+'str'`) and `{% include %}`/`{% import %}`/`{% extends %}` are QL602 warnings (they fail in
+sandboxed or loader-less renderers, they escape nothing); a dictionary key (`role_indicators['system']`)
+or a dunder word inside a string (`'__NAME__'.lower()`) is nothing. The patterns and the reason
+for each are one table: quantlint.facts.template_patterns; the chain analysis is
+quantlint.templates.internals. If the template does not parse (QL604), a text scan still
+reports dunder names and shell sinks.
 
 ## Why is this bad?
 Runtimes render the template on every chat request. llama-cpp-python 0.2.30-0.2.71 rendered

@@ -50,7 +50,7 @@ def test_cve_2024_34359_payload_is_ql601_with_construct_and_line(tmp_path):
     ("{{ lipsum.__globals__['os'].popen('ls') }}", "lipsum.__globals__['os'].popen('ls')"),
     ("{{ request.application }}", "request.application"),
     ("{{ self._TemplateReference__context }}", "self._TemplateReference__context"),
-    ("{{ messages|map(attribute='__class__')|list }}", "messages|map(attribute='__class__')|list"),
+    ("{{ messages|map(attribute='__globals__')|list }}", "messages|map(attribute='__globals__')|list"),
     ("{{ '{0.__class__}'.format(messages) }}", "'{0.__class__}'.format(messages)"),
     ("{{ (lipsum|string|list)[18] }}", "(lipsum|string|list)[18]"),
     ("{{ ['__', 'class', '__']|join }}", "['__', 'class', '__']|join"),
@@ -69,11 +69,47 @@ def test_obfuscated_dunder_through_set_variables_and_attr(tmp_path):
     assert "'__class__'" in line2.message and "'__base__'" in line2.message and "'__subclasses__'" in line2.message
 
 
-def test_include_import_extends_are_ql601():
+def test_include_import_extends_are_portability_warnings_not_ql601():
+    # They load other templates: llama.cpp's engine and a loader-less sandbox fail on them (issue 16).
     for template, tag in ((T.INCLUDE, "include"), ("{% import 'm.j2' as m %}", "import"),
                           ("{% from 'm.j2' import x %}", "fromimport"), ("{% extends 'base.j2' %}", "extends")):
-        (issue,) = analyse_template(template).code_execution
+        analysis = analyse_template(template)
+        (issue,) = analysis.suspicious
+        assert analysis.code_execution == ()
         assert issue.kind == "template-loading" and issue.construct.startswith("{% " + tag)
+
+
+@pytest.mark.parametrize("template,construct", [
+    ("{% if x.__class__.__name__ == 'str' %}{{ x }}{% endif %}", "x.__class__.__name__"),
+    ("{{ messages|map(attribute='__class__')|list }}", "messages|map(attribute='__class__')|list"),
+    ("{{ ''.__doc__ }}", "''.__doc__"),
+])
+def test_a_lone_dunder_read_is_a_sandbox_warning_not_ql601(template, construct):
+    analysis = analyse_template(template)
+    assert analysis.code_execution == ()
+    assert [(i.kind, i.construct) for i in analysis.suspicious] == [("sandbox-refused", construct)]
+
+
+@pytest.mark.parametrize("template", [
+    "{% set role_indicators = {'system': 'S', 'user': 'U'} %}{{ role_indicators['system'] }}",
+    "{{ '__NAME__'.lower() }}{{ 'see __init__.py'.replace('see ', '') }}",
+    "{% set k = '__NAME__' %}{{ k|lower }}",
+])
+def test_dict_keys_and_dunder_words_in_strings_are_nothing(template):
+    analysis = analyse_template(template)
+    assert analysis.code_execution == () and analysis.suspicious == ()
+
+
+@pytest.mark.parametrize("template", [
+    "{% set k = '__cla' ~ 'ss__' %}{{ ''[k] }}",  # a lone read, but the name is hidden: obfuscation
+    "{% set d = '__%s__' %}{{ ()[d % 'class'][d % 'base'] }}",
+    "{% with x = '_' * 2 ~ 'class' ~ '_' * 2 %}{{ (0)[x] }}{% endwith %}",
+    "{% set ns = namespace(k='__glo' ~ 'bals__') %}{{ lipsum[ns.k] }}",
+    "{{ x.__class__.__mro__ }}",
+    "{{ x.popen('id') }}",
+])
+def test_reaching_or_hidden_dunder_reads_are_ql601(template):
+    assert analyse_template(template).code_execution
 
 
 def test_the_payload_is_never_rendered(tmp_path):
@@ -159,14 +195,19 @@ def test_compared_strings_are_not_emitted_tokens():
 
 
 # -- QL602 ---------------------------------------------------------------------------------------
-def test_content_gated_instruction_is_ql602(tmp_path):
-    (f,) = [f for f in _template_findings(_gguf(tmp_path, T.CONTENT_GATED)) if f.code == "QL602"]
-    assert f.severity == "warning" and f.data["kind"] == "content-gated-text"
-    assert "'bank account'" in f.message
+def test_content_gated_instruction_is_a_ql602_error(tmp_path):
+    # A hidden instruction is escalated to error, so the default --fail-on error exits 1 (issue 16).
+    path = _gguf(tmp_path, T.CONTENT_GATED)
+    (f,) = [f for f in _template_findings(path) if f.code == "QL602"]
+    assert f.severity == "error" and f.data["kind"] == "content-gated-text"
+    assert f.data["trigger"] == "bank account" and "'bank account'" in f.message
+    assert f.location == "tokenizer.chat_template:1" and "Ignore previous instructions" in f.message
+    rc, _ = lint_json(str(path))
+    assert rc == 1
 
 
 @pytest.mark.parametrize("template,kind,line", [
-    ("{{ bos_token }}\n{{ 'hi\u202e there' }}", "invisible-unicode", 2),
+    ("{{ bos_token }}\n{{ 'hi\u202e there' }}", "invisible-instruction", 2),
     ("{{ 'x' }}\u200b", "invisible-unicode", 1),
     ("a\nb\n{{ 'see https://evil.example/x' }}", "network-url", 3),
     ("{{ 'ping 10.1.2.3' }}", "network-ipv4", 1),
@@ -241,9 +282,9 @@ def test_jinja2_is_not_imported_for_a_gguf_without_template(tmp_path):
 def test_long_text_runs_keep_their_lines_and_content():
     # Long plain-text runs are condensed before parsing and restored after: lines and text hold.
     prose = "Be helpful and brief.\n" * 2000
-    template = prose + "{{ '<|im_start|>' + x }}\n{{ ''.__class__ }}\n{{ '" + "word " * 3000 + "' }}"
+    template = prose + "{{ '<|im_start|>' + x }}\n{{ ''.__class__.__mro__ }}\n{{ '" + "word " * 3000 + "' }}"
     analysis = analyse_template(template, 10_000)
-    assert [(i.line, i.construct) for i in analysis.code_execution] == [(2002, "''.__class__")]
+    assert [(i.line, i.construct) for i in analysis.code_execution] == [(2002, "''.__class__.__mro__")]
     assert [(e.text, e.line) for e in analysis.emitted_tokens] == [("<|im_start|>", 2001)]
     sizes = sorted(i.reasons[0].split("-character")[0] for i in analysis.suspicious if i.kind == "long-literal")
     assert sizes == ["a 15,000", "a 44,000"]

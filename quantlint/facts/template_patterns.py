@@ -263,3 +263,141 @@ KNOWN_ROLE_PATTERN = LazyPattern("|".join(re.escape(t) for t in sorted(KNOWN_ROL
 SEARCH_METHODS = frozenset({"split", "rsplit", "startswith", "endswith", "find", "rfind", "index",
                             "rindex", "count", "strip", "lstrip", "rstrip", "partition", "rpartition",
                             "removeprefix", "removesuffix"})
+
+# -- data flow (quantlint.templates.flow) -----------------------------------------------------
+# The user-controlled inputs a runtime passes to a chat template (transformers'
+# apply_chat_template: messages, tools, documents; llama.cpp's common/chat.cpp: messages,
+# tools; Llama 3.1's custom_tools; older function-calling templates' functions), and what they
+# hold: "records" (messages, documents: free text a user or a retrieved page wrote) or "tools"
+# (tool definitions: JSON schemas that templates render by testing their types and keys; a test
+# on them renders a schema, it is not a trigger). add_generation_prompt, bos_token, eos_token,
+# date_string and the like are chosen by the runtime, not by the user: they are not listed.
+USER_SOURCES: dict[str, str] = {"messages": "records", "documents": "records", "tools": "tools",
+                                "custom_tools": "tools", "functions": "tools"}
+# Fields of a message/tool/content part that hold structure, not free text: comparing them
+# with a string (`message.role == 'system'`, `part.type == 'image'`) is how every chat format
+# works, never a trigger.
+STRUCTURAL_FIELDS = frozenset({"role", "type", "id", "tool_call_id", "index", "mime_type", "format",
+                               "__class__", "__name__"})
+# Fields that hold tool definitions or tool calls (schemas and generated calls, like USER_SOURCES' "tools").
+TOOL_FIELDS = frozenset({"tool_calls", "function", "functions", "parameters", "properties", "items",
+                         "arguments", "tools", "required", "enum", "schema", "json_schema"})
+# Fields that hold free text (a message's content and reasoning, a document's text).
+TEXT_FIELDS = frozenset({"content", "text", "reasoning_content", "reasoning", "thinking", "title", "snippet",
+                         "description"})
+# jinja2 tests that compare their operand with an argument (`x is eq('a')`, selectattr(..., 'in', ...)).
+COMPARE_TESTS = frozenset({"eq", "equalto", "==", "ne", "!=", "sameas", "in", "lt", "lessthan", "<", "le", "<=",
+                           "gt", "greaterthan", ">", "ge", ">="})
+# String methods that look for a string in user text: a match, hence a possible trigger.
+MATCH_METHODS = frozenset({"startswith", "endswith", "find", "rfind", "index", "rindex", "count", "__contains__"})
+# Methods that cut user text on a chosen string: the size of what comes back, or its equality
+# with the original, tells whether the string was there (content.split('deploy')|length > 1).
+CUT_METHODS = frozenset({"split", "rsplit", "partition", "rpartition", "replace", "removeprefix", "removesuffix"})
+# Methods and filters that return text derived from their operand (and arguments).
+STRING_METHODS = frozenset({"strip", "lstrip", "rstrip", "lower", "upper", "title", "capitalize", "casefold",
+                            "swapcase", "replace", "format", "join", "split", "rsplit", "splitlines", "partition",
+                            "rpartition", "removeprefix", "removesuffix", "center", "ljust", "rjust", "zfill",
+                            "expandtabs", "encode", "decode"})
+STRING_FILTERS = frozenset({"lower", "upper", "trim", "string", "title", "capitalize", "replace", "format", "join",
+                            "tojson", "indent", "truncate", "striptags", "wordwrap", "center", "escape", "e",
+                            "forceescape", "safe", "urlencode", "xmlattr", "pprint", "list", "reverse", "sort",
+                            "unique", "batch", "slice", "dictsort", "items", "groupby"})
+NUMBER_FILTERS = frozenset({"length", "count", "wordcount", "int", "float", "abs", "round", "filesizeformat"})
+# What a gated branch may write without being an instruction: tags (<think>, </tool_call>,
+# <img src=...>, [TOOL_CALLS]) besides the role/control tokens above.
+MARKUP_TAGS = LazyPattern(r"</?[A-Za-z_][\w\-.:|]*(?:\s[^<>]{0,200})?/?>|\[/?[A-Z_]{2,}\]")
+# An instruction: MIN_HIDDEN_WORDS words in a row separated by spaces (punctuation allowed
+# after a word), or six CJK characters in a row (those scripts do not separate words).
+SENTENCE_RUN = LazyPattern(r"[^\W\d_][\w'\u2019\-]*(?:[,;:.!?]?[ \t]+[^\W\d_][\w'\u2019\-]*){%d,}"
+                           r"|[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]{6,}" % (MIN_HIDDEN_WORDS - 1))
+# Documented switches a user types to change a model's reasoning mode; a template that writes
+# the matching instruction when it sees one does what the model card says. Sources: SmolLM3's
+# and Qwen3's model cards ("/think" and "/no_think" in the system prompt or a user turn),
+# NVIDIA Llama-Nemotron's ("detailed thinking on" / "detailed thinking off" in the system
+# prompt), as the templates shipped in llama.cpp's models/templates apply them. A branch whose
+# instruction repeats its own trigger (the template writes the switch the user left out) is
+# a default, not a hidden instruction, and is not reported either.
+MODE_SWITCHES = frozenset({"/think", "/no_think", "/nothink", "detailed thinking on", "detailed thinking off"})
+# Dunders that lead from an object to code, globals, builtins or other classes: reading one is
+# a step of an escape (the CVE-2024-34359 PoC: __class__.__base__.__subclasses__() ...
+# __builtins__['__import__']). The others (__class__, __name__, __doc__, __init__ alone...)
+# lead nowhere by themselves: a lone read of one is refused by the sandbox, not an escape.
+REACHING_DUNDERS = frozenset({
+    "__globals__", "__builtins__", "__subclasses__", "__mro__", "__base__", "__bases__", "__import__",
+    "__code__", "__closure__", "__func__", "__self__", "__dict__", "__getattribute__", "__reduce__",
+    "__reduce_ex__", "__loader__", "__spec__", "__getattr__", "__subclasshook__",
+    "__init_subclass__", "__class_getitem__", "__wrapped__", "__objclass__", "__func_globals__",
+})
+
+# -- invisible characters: what they do where they stand ---------------------------------------
+# Bidi overrides and isolates reorder what a reviewer sees (Trojan Source, CVE-2021-42574); tag
+# characters are invisible ASCII (the "ASCII smuggling" of prompt injections): both hide text
+# wherever they are. Zero-width characters hide a word from a search when they sit inside
+# Latin-script text ("ig\u200bnore"). Right-to-left marks (LRM, RLM, ALM) beside Arabic,
+# Hebrew or Persian text, and ZWNJ/ZWJ beside Arabic, Persian or Indic letters (or ZWJ inside
+# an emoji sequence) are how those scripts are written (Unicode Standard §23.2, UAX #9): nothing.
+_HIDING = ((0x202A, 0x202E), (0x2066, 0x2069), (0xE0000, 0xE007F))
+_ZERO_WIDTH = frozenset({0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF})
+_RTL_MARKS = frozenset({0x200E, 0x200F, 0x061C})
+# Scripts whose typography uses joiners and direction marks: Hebrew, Arabic, Syriac, Thaana,
+# NKo, Samaritan, Mandaic, Arabic supplements and presentation forms; Indic (Devanagari to
+# Malayalam, Sinhala), Thai, Lao, Tibetan, Myanmar, Khmer (word-break ZWSP).
+_COMPLEX_SCRIPTS = ((0x0590, 0x08FF), (0x0900, 0x0DFF), (0x0E00, 0x0FFF), (0x1000, 0x109F), (0x1780, 0x17FF),
+                    (0xFB1D, 0xFDFF), (0xFE70, 0xFEFC), (0x1F000, 0x1FAFF), (0x2600, 0x27BF))
+
+
+def _complex_script(ch: str) -> bool:
+    cp = ord(ch)
+    return any(lo <= cp <= hi for lo, hi in _COMPLEX_SCRIPTS)
+
+
+def _neighbours(source: str, at: int) -> tuple[str, str]:
+    """The nearest visible characters before and after position `at` (skipping invisibles)."""
+    before = after = " "
+    j = at - 1
+    while j >= 0 and at - j <= 8:
+        if not INVISIBLE_CHARS.match(source[j]) and not 0xFE00 <= ord(source[j]) <= 0xFE0F:
+            before = source[j]
+            break
+        j -= 1
+    j = at + 1
+    while j < len(source) and j - at <= 8:
+        if not INVISIBLE_CHARS.match(source[j]) and not 0xFE00 <= ord(source[j]) <= 0xFE0F:
+            after = source[j]
+            break
+        j += 1
+    return before, after
+
+
+def invisible_verdict(source: str, at: int) -> str | None:
+    """"hides" (an error), "odd" (a warning) or None (typography) for the invisible character at `at`."""
+    cp = ord(source[at])
+    if any(lo <= cp <= hi for lo, hi in _HIDING):
+        if 0xE0000 <= cp <= 0xE007F and _emoji_tag_sequence(source, at):
+            return None  # subdivision flags (England, Scotland, Wales) are tag sequences
+        return "hides"
+    if cp == 0xFEFF and at == 0:
+        return "odd"  # a byte-order mark at the start: an editor's, not a trick
+    if cp in _RTL_MARKS and any(_complex_script(c) for c in source[max(0, at - 16):at + 17]):
+        return None  # a direction mark in right-to-left text, around a Latin name or a number too
+    before, after = _neighbours(source, at)
+    if cp in _RTL_MARKS or cp in (0x200C, 0x200D):
+        if _complex_script(before) or _complex_script(after):
+            return None
+    if cp in _ZERO_WIDTH:
+        if _latin(before) or _latin(after):
+            return "hides"
+        if _complex_script(before) or _complex_script(after):
+            return None
+    return "odd"
+
+
+def _latin(ch: str) -> bool:
+    return ch.isalpha() and (ch.isascii() or 0x00C0 <= ord(ch) <= 0x024F)
+
+
+def _emoji_tag_sequence(source: str, at: int) -> bool:
+    j = at
+    while j > 0 and at - j < 8 and 0xE0000 <= ord(source[j - 1]) <= 0xE007F:  # flag sequences are short
+        j -= 1
+    return j > 0 and ord(source[j - 1]) == 0x1F3F4

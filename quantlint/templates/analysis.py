@@ -7,13 +7,14 @@ patterns and the reason for each come from quantlint.facts.template_patterns.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
 from quantlint.facts import template_patterns as P
-from quantlint.templates.ast_tools import FlatAST, Folder, chain_links, const_str, is_chain_link, kind, render
+from quantlint.templates.ast_tools import FlatAST, const_str, kind
+from quantlint.templates.folding import Folder, LoopItem
+from quantlint.templates.internals import python_internals
 from quantlint.templates.parse import SyntaxProblem, parse_template
 from quantlint.templates.scans import MAX_ISSUES, raw_code_scan, text_scans
 
@@ -25,6 +26,7 @@ class TemplateIssue:
     line: int | None
     construct: str  # the expression or text, rendered short
     reasons: tuple[str, ...]
+    trigger: str | None = None  # gated text: the string the user's message is matched against
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ class _Collector:
     """Issues keyed by (kind, line, construct) so one construct gives one issue, with every reason."""
 
     items: dict[tuple[str, int | None, str], list[str]] = field(default_factory=dict)
+    triggers: dict[tuple[str, int | None, str], str | None] = field(default_factory=dict)
 
     def add(self, kind_: str, line: int | None, construct: str, *reasons: str) -> None:
         key = (kind_, line, construct)
@@ -56,7 +59,8 @@ class _Collector:
         bucket.extend(r for r in reasons if r not in bucket)
 
     def result(self) -> tuple[TemplateIssue, ...]:
-        return tuple(TemplateIssue(k, line, c, tuple(r)) for (k, line, c), r in self.items.items())
+        return tuple(TemplateIssue(k, line, c, tuple(r), self.triggers.get((k, line, c)))
+                     for (k, line, c), r in self.items.items())
 
 
 # -- the flat AST and where strings are written out -------------------------------------------
@@ -92,11 +96,34 @@ def _excluded_child(parent: Any, field_name: str) -> bool:
     return k == "Filter" and field_name == "args" and parent.name not in ("replace", "join", "default", "d", "format")
 
 
+def _record_assignment(node: Any, values: dict[str, list[Any]]) -> None:
+    """Constant folding sees through {% set %}, {% with %} and namespace attributes."""
+    k = kind(node)
+    pairs: list[tuple[Any, Any]] = []
+    if k == "Assign":
+        pairs = [(node.target, node.node)]
+        value = node.node
+        if kind(node.target) == "Name" and kind(value) == "Call" and kind(value.node) == "Name" and value.node.name == "namespace":
+            for kw in value.kwargs:
+                values.setdefault(f"{node.target.name}.{kw.key}", []).append(kw.value)
+    elif k == "With":
+        pairs = list(zip(node.targets, node.values))
+    elif k == "For" and kind(node.target) == "Name":
+        pairs = [(node.target, LoopItem(node.iter))]
+    for target, value in pairs:
+        if kind(target) == "Name":
+            values.setdefault(target.name, []).append(value)
+        elif kind(target) == "NSRef":
+            values.setdefault(f"{target.name}.{target.attr}", []).append(value)
+
+
 def _tree(ast: Any) -> _Tree:
     flat = FlatAST(ast)
     excluded = [False] * len(flat)
     assigned: set[str] = set()
     values: dict[str, list[Any]] = {}
+    macros: dict[str, Any] = {}
+    caller_bodies: list[list[Any]] = []
     for i, node in enumerate(flat.nodes):
         p = flat.parent[i]
         if p >= 0:
@@ -104,189 +131,30 @@ def _tree(ast: Any) -> _Tree:
         k = kind(node)
         if (k == "Name" and node.ctx in ("store", "param")) or k == "Macro":
             assigned.add(node.name)
-        if k == "Assign" and kind(node.target) == "Name":
-            values.setdefault(node.target.name, []).append(node.node)
-    return _Tree(flat, excluded, assigned, Folder(values))
-
-
-# -- QL601 -------------------------------------------------------------------------------------
-_FORMAT_LOOKUP = re.compile(r"\{[^{}]*[.\[][^{}]*\}")
-
-
-def _name_reasons(value: str, noun: str, built: bool = False) -> list[str]:
-    """Why reading `value` as an attribute name is out of bounds ("dunder attribute '__class__'")."""
-    tail = " built from pieces" if built else ""
-    reasons = []
-    if P.DUNDER.match(value):
-        reasons.append(f"dunder {noun} {value!r}{tail}")
-    elif value.startswith("_"):
-        reasons.append(f"private {noun} {value!r}{tail} (the sandbox refuses names starting with '_')")
-    if value in P.DANGEROUS_ATTRIBUTES and value not in P.MODULE_LIKE_ATTRIBUTES:
-        reasons.append(f"{noun} {value!r}{tail}: {P.DANGEROUS_ATTRIBUTES[value]}")
-    return reasons
-
-
-def _filter_attribute_arg(link: Any) -> Any:
-    for kw in link.kwargs:
-        if kw.key == "attribute":
-            return kw.value
-    if link.name in ("attr", "selectattr", "rejectattr", "groupby") and link.args:
-        return link.args[0]
-    return None
-
-
-def _link_reasons(link: Any, inner: Any, folder: Folder) -> list[str]:
-    k = kind(link)
-    reasons: list[str] = []
-    if k == "Getattr":
-        reasons += _name_reasons(link.attr, "attribute")
-        if link.attr in P.MODULE_LIKE_ATTRIBUTES and inner is not None and kind(inner) == "Name" and inner.name in P.MODULE_NAMES:
-            reasons.append(f"attribute {link.attr!r}: {P.DANGEROUS_ATTRIBUTES[link.attr]}")
-    elif k == "Getitem":
-        key = folder.fold(link.arg)
-        if isinstance(key, str):
-            reasons += _name_reasons(key, "item", built=kind(link.arg) != "Const")
-        elif isinstance(key, int) and inner is not None and kind(inner) == "Filter" and inner.name == "list" \
-                and inner.node is not None and kind(inner.node) == "Filter" and inner.node.name == "string":
-            reasons.append("picks characters out of an object's text (|string|list)[n], a way to build '_' without writing it")
-    elif k == "Filter" and link.name in P.ATTRIBUTE_FILTERS:
-        arg = _filter_attribute_arg(link)
-        if arg is not None:
-            value = folder.fold_str(arg)
-            if value is None and link.name == "attr":
-                reasons.append(f"|attr with a name computed at render time ({render(arg)}): {P.ATTRIBUTE_FILTERS['attr']}")
-            elif value is not None:
-                reasons += _name_reasons(value, f"name read by |{link.name}", built=kind(arg) != "Const")
-    elif k == "Call" and kind(link.node) == "Getattr" and link.node.attr in ("format", "format_map"):
-        fmt = folder.fold_str(link.node.node)
-        if fmt is not None and _FORMAT_LOOKUP.search(fmt):
-            reasons.append("str.format with attribute or item lookups in the format string "
-                           "(the jinja2 < 3.1.5 sandbox escape, CVE-2024-56326)")
-    if k in ("Call", "Filter"):
-        reasons += [f"keyword argument named {kw.key!r}" for kw in link.kwargs if P.DUNDER.match(kw.key)]
-    return reasons
-
-
-def _chain_reasons(top: Any, tree: _Tree) -> list[str]:
-    links, base = chain_links(top)
-    reasons: list[str] = []
-    # innermost link first, so the reasons read in the order the chain runs
-    for i in range(len(links) - 1, -1, -1):
-        inner = links[i + 1] if i + 1 < len(links) else base
-        reasons += _link_reasons(links[i], inner, tree.folder)
-    base_name = base.name if base is not None and kind(base) == "Name" and base.name not in tree.assigned else None
-    lead: list[str] = []
-    if base_name in P.GADGET_NAMES and kind(links[-1]) in ("Getattr", "Getitem"):
-        lead.append(f"reaches through {base_name!r}: {P.GADGET_NAMES[base_name]}")
-    if base_name in P.DANGEROUS_NAMES:
-        lead.append(f"names {base_name!r}: {P.DANGEROUS_NAMES[base_name]}")
-    return lead + reasons
-
-
-def _code_execution(tree: _Tree) -> tuple[TemplateIssue, ...]:
-    found = _Collector()
-    flat = tree.flat
-    consumed = bytearray(len(flat))
-
-    def consume(i: int) -> None:
-        consumed[i:flat.end[i]] = b"\x01" * (flat.end[i] - i)
-
-    for i, node in enumerate(flat.nodes):
-        if consumed[i]:
-            continue
-        k = kind(node)
-        line = getattr(node, "lineno", None)
-        p = flat.parent[i]
-        if k in P.TEMPLATE_LOADING_TAGS:
-            found.add("template-loading", line, f"{{% {k.lower()} {render(node.template)} %}}", P.TEMPLATE_LOADING_TAGS[k])
-            continue
-        if is_chain_link(node) and not (p >= 0 and is_chain_link(flat.nodes[p]) and flat.field[i] == "node"):
-            reasons = _chain_reasons(node, tree)
-            if reasons:
-                found.add("python-internals", line, render(node), *reasons)
-                consume(i)
-                continue
-        if k == "Name" and node.ctx == "load" and node.name in P.DANGEROUS_NAMES and node.name not in tree.assigned:
-            found.add("python-internals", line, node.name, f"names {node.name!r}: {P.DANGEROUS_NAMES[node.name]}")
-        elif k == "Keyword" and P.DUNDER.match(node.key):
-            found.add("python-internals", line, f"{node.key}=\u2026", f"keyword argument named {node.key!r}")
-        elif k in ("Concat", "Add", "Mul", "Mod", "Filter", "Call", "Const"):
-            _string_building(node, i, tree, found, consume)
-    return found.result()
-
-
-def _string_building(node: Any, i: int, tree: _Tree, found: _Collector, consume: Any) -> None:
-    value = tree.folder.fold_str(node)
-    if value is None:
-        return
-    line = getattr(node, "lineno", None)
-    if kind(node) == "Const":
-        if P.DUNDER.match(value):
-            found.add("python-internals", line, render(node), f"the dunder name {value!r} as a string")
-        elif P.DUNDER_INSIDE.search(value) and _FORMAT_LOOKUP.search(value):
-            found.add("python-internals", line, render(node), "a format string that looks up dunder attributes")
-        return
-    match = P.DUNDER_INSIDE.search(value)
-    if match:
-        found.add("python-internals", line, render(node), f"builds the dunder name {match.group(0)!r} from pieces")
-        consume(i)
+        _record_assignment(node, values)
+        if k == "Macro":
+            macros.setdefault(node.name, node)
+        elif k == "CallBlock":
+            caller_bodies.append(node.body)
+    return _Tree(flat, excluded, assigned, Folder(values, macros, caller_bodies))
 
 
 # -- QL602 -------------------------------------------------------------------------------------
-def _words(text: str) -> list[str]:
-    stripped = P.CONTROL_TOKEN_SHAPES.sub(" ", P.KNOWN_ROLE_PATTERN.sub(" ", text))
-    return re.findall(r"[^\W\d_]{2,}", stripped)
-
-
-def _gate_keyword(test: Any, tree: _Tree) -> str | None:
-    nodes = tree.flat.subtree(test)
-    if not any((kind(n) == "Getattr" and n.attr in P.CONTENT_FIELDS)
-               or (kind(n) == "Getitem" and const_str(n.arg) in P.CONTENT_FIELDS) for n in nodes):
-        return None
-    for n in nodes:
-        k = kind(n)
-        candidates: list[Any] = []
-        if k == "Compare" and any(op.op in ("in", "notin", "eq", "ne") for op in n.ops):
-            candidates = [n.expr] + [op.expr for op in n.ops]
-        elif k == "Call" and kind(n.node) == "Getattr" and n.node.attr in P.CONTENT_TEST_METHODS:
-            candidates = list(n.args)
-        elif k == "Test" and n.name in ("in", "eq", "equalto", "sameas", "contains"):
-            candidates = list(n.args)
-        for c in candidates:
-            value = const_str(c)
-            if value and re.search(r"[^\W\d_]", value) and not P.TAG_LIKE.match(value):
-                return value
-    return None
-
-
-def _time_gated(test: Any, tree: _Tree) -> bool:
-    return any(kind(n) == "Call" and kind(n.node) == "Name" and n.node.name in P.TIME_FUNCTIONS
-               for n in tree.flat.subtree(test))
-
-
 def _gated_text(tree: _Tree, found: _Collector) -> None:
-    flat = tree.flat
-    for node in flat.nodes:
-        if kind(node) != "If":
-            continue
-        keyword = _gate_keyword(node.test, tree)
-        timed = keyword is None and _time_gated(node.test, tree)
-        if keyword is None and not timed:
-            continue
-        words: list[str] = []
-        for stmt in list(node.body) + list(node.else_):
-            for i in flat.span(stmt):
-                lit = tree.literal(i)
-                if lit is not None:
-                    words += _words(lit[0])
-        if len(words) < P.MIN_HIDDEN_WORDS:
-            continue
-        sample = " ".join(words[:12])
-        if keyword is not None:
-            found.add("content-gated-text", node.lineno, sample,
-                      f"text is written only when a message's content matches {keyword[:40]!r}: a hidden trigger for injected instructions")
+    """Branches that write an instruction only when a message matches a trigger, or on some dates."""
+    from quantlint.templates.flow import analyse_flow
+    from quantlint.templates.gated import gated_texts
+
+    flow = analyse_flow(tree.flat, tree.folder)
+    for gated in gated_texts(flow, tree.excluded):
+        trigger = f"{gated.trigger[:40]!r}" if gated.trigger is not None else "a value derived from it"
+        if gated.gate == "content":
+            found.add("content-gated-text", gated.line, gated.text,
+                      f"written only when a message's content matches {trigger}: a hidden trigger for injected instructions")
         else:
-            found.add("time-gated-text", node.lineno, sample, "text is written only on some dates: a logic bomb no chat format needs")
+            found.add("time-gated-text", gated.line, gated.text,
+                      "written only on some dates (the template compares the current date): a logic bomb no chat format needs")
+        found.triggers[(gated.gate + "-gated-text", gated.line, gated.text)] = gated.trigger
 
 
 def _long_literals(tree: _Tree, max_chars: int, found: _Collector) -> None:
@@ -349,9 +217,11 @@ def analyse_template(source: str, max_literal_chars: int = P.MAX_LITERAL_CHARS) 
     tree = _tree(parsed.ast)
     _gated_text(tree, suspicious)
     _long_literals(tree, max_literal_chars, suspicious)
+    code_execution = _Collector()
+    python_internals(tree, code_execution, suspicious)
     return TemplateAnalysis(
         syntax=None,
-        code_execution=_code_execution(tree),
+        code_execution=code_execution.result(),
         suspicious=suspicious.result(),
         emitted_tokens=_emitted_tokens(tree),
     )

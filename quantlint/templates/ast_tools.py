@@ -1,14 +1,10 @@
-"""Small, bounded helpers over jinja2 AST nodes: walking, constant folding, rendering.
+"""Small, bounded helpers over jinja2 AST nodes: walking, flattening, rendering.
 
-Nothing here evaluates template code. Folding computes the value of string expressions built
-only from literals (`'__cla' ~ 'ss__'`, `['_','_']|join`, `'%c'|format(95)`) with our own
-code, length-capped, so a template cannot make it allocate or loop: Python's % and
-str.format are never called on template strings.
+Nothing here evaluates template code; constant folding is quantlint.templates.folding.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -109,158 +105,6 @@ def chain_links(top: Any) -> tuple[list[Any], Any]:
         links.append(node)
         node = node.node
     return links, node
-
-
-_PERCENT = re.compile(r"%([sdc%])")
-_BRACES = re.compile(r"\{(\d*)\}")
-
-
-class Folder:
-    """Constant-folds string expressions; names resolve through simple `{% set %}` literals."""
-
-    def __init__(self, assignments: dict[str, list[Any]] | None = None) -> None:
-        self.assignments = assignments or {}
-
-    def fold(self, node: Any, depth: int = 0) -> str | int | None:
-        if node is None or depth > MAX_FOLD_DEPTH:
-            return None
-        value = self._fold(node, depth + 1)
-        if isinstance(value, str) and len(value) > MAX_FOLD_CHARS:
-            return None
-        return value
-
-    def fold_str(self, node: Any) -> str | None:
-        value = self.fold(node)
-        return value if isinstance(value, str) else None
-
-    def _fold(self, node: Any, depth: int) -> str | int | None:
-        k = kind(node)
-        if k == "Const":
-            return node.value if isinstance(node.value, (str, int)) and not isinstance(node.value, bool) else None
-        if k == "Name":
-            values = self.assignments.get(node.name)
-            return self.fold(values[-1], depth) if values else None
-        if k == "Concat":
-            parts = [self.fold(n, depth) for n in node.nodes]
-            return "".join(str(p) for p in parts) if all(p is not None for p in parts) else None
-        if k == "Add":
-            left, right = self.fold(node.left, depth), self.fold(node.right, depth)
-            return left + right if isinstance(left, str) and isinstance(right, str) else None
-        if k == "Mul":
-            return self._repeat(self.fold(node.left, depth), self.fold(node.right, depth))
-        if k == "Mod":
-            return self._percent(self.fold(node.left, depth), self._items(node.right, depth))
-        if k == "Filter":
-            return self._filter(node, depth)
-        if k == "Call" and kind(node.node) == "Getattr":
-            return self._method(node, depth)
-        return None
-
-    def _items(self, node: Any, depth: int) -> list[Any] | None:
-        if kind(node) in ("Tuple", "List"):
-            items = [self.fold(n, depth) for n in node.items]
-            return items if all(i is not None for i in items) else None
-        value = self.fold(node, depth)
-        return None if value is None else [value]
-
-    @staticmethod
-    def _repeat(a: Any, b: Any) -> str | None:
-        if isinstance(a, str) and isinstance(b, int):
-            text, times = a, b
-        elif isinstance(b, str) and isinstance(a, int):
-            text, times = b, a
-        else:
-            return None
-        if times < 0 or len(text) * times > MAX_FOLD_CHARS:
-            return None
-        return text * times
-
-    @staticmethod
-    def _percent(fmt: Any, args: list[Any] | None) -> str | None:
-        """'%s'/'%d'/'%c' only, no widths: enough to see a name being built, never a big allocation."""
-        if not isinstance(fmt, str) or args is None:
-            return None
-        queue = list(args)
-        failed = False
-
-        def sub(match: re.Match[str]) -> str:
-            nonlocal failed
-            code = match.group(1)
-            if code == "%":
-                return "%"
-            if not queue:
-                failed = True
-                return ""
-            value = queue.pop(0)
-            if code == "c":
-                if isinstance(value, int) and 0 <= value < 0x110000:
-                    return chr(value)
-                if isinstance(value, str) and len(value) == 1:
-                    return value
-                failed = True
-                return ""
-            return str(value)
-
-        out = _PERCENT.sub(sub, fmt)
-        return None if failed else out
-
-    @staticmethod
-    def _braces(fmt: str, args: list[Any]) -> str | None:
-        counter = iter(range(len(args) + 1))
-        failed = False
-
-        def sub(match: re.Match[str]) -> str:
-            nonlocal failed
-            index = int(match.group(1)) if match.group(1) else next(counter)
-            if index >= len(args):
-                failed = True
-                return ""
-            return str(args[index])
-
-        out = _BRACES.sub(sub, fmt)
-        return None if failed else out
-
-    def _filter(self, node: Any, depth: int) -> str | None:
-        name = node.name
-        if name == "join":
-            items = self._items(node.node, depth) if node.node is not None and kind(node.node) in ("List", "Tuple") else None
-            sep = self.fold(node.args[0], depth) if node.args else ""
-            return sep.join(str(i) for i in items) if items is not None and isinstance(sep, str) else None
-        base = self.fold(node.node, depth) if node.node is not None else None
-        if name == "format" and isinstance(base, str):
-            args = [self.fold(a, depth) for a in node.args]
-            return self._percent(base, args) if all(a is not None for a in args) else None
-        if not isinstance(base, str):
-            return None
-        simple = {"lower": str.lower, "upper": str.upper, "string": str, "trim": str.strip,
-                  "reverse": lambda s: s[::-1], "capitalize": str.capitalize, "title": str.title}
-        if name in simple:
-            return simple[name](base)
-        if name == "replace" and len(node.args) >= 2:
-            old, new = self.fold(node.args[0], depth), self.fold(node.args[1], depth)
-            if isinstance(old, str) and isinstance(new, str) and old and len(base) * max(len(new), 1) <= MAX_FOLD_CHARS:
-                return base.replace(old, new)
-        return None
-
-    def _method(self, node: Any, depth: int) -> str | None:
-        attr = node.node.attr
-        base = self.fold(node.node.node, depth)
-        if not isinstance(base, str):
-            return None
-        if attr == "join" and len(node.args) == 1 and kind(node.args[0]) in ("List", "Tuple"):
-            items = self._items(node.args[0], depth)
-            return base.join(str(i) for i in items) if items is not None else None
-        args = [self.fold(a, depth) for a in node.args]
-        if any(a is None for a in args):
-            return None
-        if attr == "format":
-            return self._braces(base, args)
-        if attr in ("lower", "upper", "strip", "title", "capitalize") and not args:
-            return getattr(base, attr)()
-        if attr == "replace" and len(args) == 2 and all(isinstance(a, str) for a in args) and args[0]:
-            if len(base) * max(len(args[1]), 1) <= MAX_FOLD_CHARS:
-                return base.replace(args[0], args[1])
-        return None
 
 
 def render(node: Any, depth: int = 0) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from collections.abc import Iterator
 from typing import Any, Protocol
 
 from quantlint.facts import template_patterns as P
@@ -69,27 +70,41 @@ def _network_hit(name: str, source: str, match: re.Match[str]) -> tuple[int, str
     return start, text
 
 
+# Where a shell command line can start: found with str.find (C speed) instead of letting the
+# regex engine try its leading character class at every space of a megabyte of prose.
+_SHELL_STARTS = (" -", "\t-", "/bin/")
+
+
+def _shell_candidates(source: str, pattern: Any) -> Iterator[re.Match[str]]:
+    """The matches of the shell pattern, left to right and not overlapping, as finditer gives them."""
+    starts: list[int] = []
+    for literal in _SHELL_STARTS:
+        j = source.find(literal)
+        while j != -1 and len(starts) < 4 * P.MAX_SCAN_CANDIDATES:
+            starts.append(j)
+            j = source.find(literal, j + 1)
+    last_end = 0
+    for start in sorted(starts):
+        if start < last_end:
+            continue
+        match = pattern.match(source, start)
+        if match is not None:
+            last_end = match.end()
+            yield match
+
+
 def text_scans(source: str, found: Sink) -> None:
     lines = LineIndex(source)
     if not source.isascii():  # every invisible character is outside ASCII
-        lines_seen: set[int] = set()
-        for match in P.INVISIBLE_CHARS.finditer(source):
-            line = lines.line(match.start())
-            if line in lines_seen:
-                continue
-            lines_seen.add(line)
-            if len(lines_seen) > MAX_ISSUES:
-                break
-            cp = ord(match.group(0))
-            label = next(lbl for start, end, lbl in P.INVISIBLE_RANGES if start <= cp <= end)
-            found.add("invisible-unicode", line, f"U+{cp:04X}", f"{label}: text a reviewer cannot see, or that reorders what they see")
+        _invisible(source, lines, found)
     for name, (pattern, reason) in P.NETWORK_PATTERNS.items():
         if name == "url" and "://" not in source:
             continue
         if name == "shell" and " -" not in source and "\t-" not in source and "/bin/" not in source:
             continue
         hits = 0
-        for candidates, match in enumerate(pattern.finditer(source)):
+        matches = _shell_candidates(source, pattern) if name == "shell" else pattern.finditer(source)
+        for candidates, match in enumerate(matches):
             if candidates >= P.MAX_SCAN_CANDIDATES or hits >= MAX_ISSUES:
                 break
             hit = _network_hit(name, source, match)
@@ -101,6 +116,33 @@ def text_scans(source: str, found: Sink) -> None:
             break
         found.add("encoded-payload", lines.line(match.start()), match.group(0)[:40] + "\u2026",
                   f"a {len(match.group(0))}-character base64-looking run: an encoded payload hides what it says")
+
+
+def _invisible(source: str, lines: LineIndex, found: Sink) -> None:
+    """Invisible and bidi characters, judged by what they do where they stand
+    (template_patterns.invisible_verdict): hiding or reordering text is an error, typography
+    in right-to-left and Indic scripts is nothing, anything else a warning. One issue per line
+    and verdict."""
+    seen: set[tuple[int, str]] = set()
+    for examined, match in enumerate(P.INVISIBLE_CHARS.finditer(source)):
+        if examined >= P.MAX_SCAN_CANDIDATES:
+            break
+        line = lines.line(match.start())
+        if (line, "hides") in seen:
+            continue  # the worst verdict for this line is given already
+        verdict = P.invisible_verdict(source, match.start())
+        if verdict is None or (line, verdict) in seen:
+            continue
+        if len(seen) >= MAX_ISSUES:
+            break
+        seen.add((line, verdict))
+        cp = ord(match.group(0))
+        label = next(lbl for start, end, lbl in P.INVISIBLE_RANGES if start <= cp <= end)
+        if verdict == "hides":
+            found.add("invisible-instruction", line, f"U+{cp:04X}",
+                      f"{label}: it hides or reorders the text around it, so what a reviewer reads is not what the model gets")
+        else:
+            found.add("invisible-unicode", line, f"U+{cp:04X}", f"{label}: text a reviewer cannot see, or that reorders what they see")
 
 
 _RAW_DUNDER = re.compile(r"__[A-Za-z]\w*__")
