@@ -217,7 +217,8 @@ MAX_LITERAL_CHARS = 8192
 MAX_PARSE_CHARS = 1 << 20
 MAX_PARSE_TAGS = 1024
 # Base64-looking runs: encoded payloads hide instructions from a reader.
-BASE64_RUN = LazyPattern(r"[A-Za-z0-9+/]{200,}={0,2}")
+BASE64_MIN_RUN = 200
+BASE64_RUN = LazyPattern(rf"[A-Za-z0-9+/]{{{BASE64_MIN_RUN},}}={{0,2}}")
 
 # Conditions on message content that gate literal text: the template writes extra instructions
 # only when a keyword appears (a hidden trigger). Comparing content with a tag or a token
