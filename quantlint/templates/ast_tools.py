@@ -22,26 +22,36 @@ def kind(node: Any) -> str:
 
 def children(node: Any) -> Iterator[tuple[str, Any]]:
     """(field name, child node) for every direct child."""
-    from jinja2.nodes import Node
+    return iter(_children(node, _node_type()))
 
+
+def _node_type() -> type:
+    from jinja2.nodes import Node  # jinja2 is imported only when a template is analysed
+
+    return Node
+
+
+def _children(node: Any, node_type: type) -> list[tuple[str, Any]]:
+    # Direct attribute reads over node.fields: jinja2's iter_child_nodes/iter_fields cost
+    # several generator frames per node, and every analysis starts from this walk.
+    kids: list[tuple[str, Any]] = []
     for name in node.fields:
         value = getattr(node, name, None)
-        if isinstance(value, Node):
-            yield name, value
+        if isinstance(value, node_type):
+            kids.append((name, value))
         elif isinstance(value, list):
-            for item in value:
-                if isinstance(item, Node):
-                    yield name, item
+            kids.extend((name, item) for item in value if isinstance(item, node_type))
+    return kids
 
 
 def walk(root: Any) -> Iterator[tuple[Any, Any, str]]:
     """Pre-order (node, parent, field) without recursion: a deep AST cannot overflow the stack."""
+    node_type = _node_type()
     stack: list[tuple[Any, Any, str]] = [(root, None, "")]
     while stack:
         node, parent, field = stack.pop()
         yield node, parent, field
-        kids = list(children(node))
-        for name, child in reversed(kids):
+        for name, child in reversed(_children(node, node_type)):
             stack.append((child, node, name))
 
 
@@ -60,20 +70,29 @@ class FlatAST:
         self.field: list[str] = []
         self.end: list[int] = []
         self.index: dict[int, int] = {}
+        node_type = _node_type()
+        # One loop with its own stack of (node, parent index, field) rather than walk(): the
+        # parent's index travels with the node, so no id() lookup per node. A node's subtree
+        # ends where the next node whose parent is outside it begins.
+        stack: list[tuple[Any, int, str]] = [(root, -1, "")]
         open_: list[int] = []
-        for node, parent, field in walk(root):
-            i = len(self.nodes)
-            p = self.index[id(parent)] if parent is not None else -1
+        nodes, parents, fields, ends, index = self.nodes, self.parent, self.field, self.end, self.index
+        while stack:
+            node, p, field = stack.pop()
+            i = len(nodes)
             while open_ and open_[-1] != p:  # close finished subtrees
-                self.end[open_.pop()] = i
-            self.nodes.append(node)
-            self.parent.append(p)
-            self.field.append(field)
-            self.end.append(-1)
-            self.index[id(node)] = i
+                ends[open_.pop()] = i
+            nodes.append(node)
+            parents.append(p)
+            fields.append(field)
+            ends.append(-1)
+            index[id(node)] = i
             open_.append(i)
+            kids = _children(node, node_type)
+            for k in range(len(kids) - 1, -1, -1):
+                stack.append((kids[k][1], i, kids[k][0]))
         for i in open_:
-            self.end[i] = len(self.nodes)
+            ends[i] = len(nodes)
 
     def __len__(self) -> int:
         return len(self.nodes)
