@@ -259,6 +259,10 @@ KNOWN_ROLE_TOKENS: dict[str, tuple[str, bool, str]] = {
     "[/TOOL_RESULTS]": ("mistral", True, "Mistral v3+ tool-result control token"),
 }
 KNOWN_ROLE_PATTERN = LazyPattern("|".join(re.escape(t) for t in sorted(KNOWN_ROLE_TOKENS, key=len, reverse=True)))
+# The characters every token above starts with (CONTROL_TOKEN_SHAPES all start with "<"): a
+# literal with none of them emits no token, and is not searched (the alternation of literals
+# costs about 4 ms per MB of prose).
+ROLE_TOKEN_FIRST_CHARS = "".join(sorted({"<"} | {t[0] for t in KNOWN_ROLE_TOKENS}))
 
 # String methods whose arguments are searched for, not emitted (content.split('</think>')).
 SEARCH_METHODS = frozenset({"split", "rsplit", "startswith", "endswith", "find", "rfind", "index",

@@ -173,6 +173,8 @@ def _emitted_tokens(tree: _Tree) -> tuple[EmittedToken, ...]:
         if lit is None:
             continue
         text, line = lit
+        if not any(c in text for c in P.ROLE_TOKEN_FIRST_CHARS):
+            continue
         for pattern in (P.CONTROL_TOKEN_SHAPES, P.KNOWN_ROLE_PATTERN):
             for match in pattern.finditer(text):
                 token = match.group(0)
