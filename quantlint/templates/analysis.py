@@ -75,15 +75,14 @@ class _Tree:
         node = self.flat.nodes[i]
         if self.excluded[i]:
             return None
-        if kind(node) == "TemplateData":
+        if self.flat.kinds[i] == "TemplateData":
             return node.data, node.lineno
         value = const_str(node)
         return (value, node.lineno) if value is not None else None
 
 
-def _excluded_child(parent: Any, field_name: str) -> bool:
-    """Is a child in this field compared or searched for rather than written out?"""
-    k = kind(parent)
+def _excluded_child(parent: Any, k: str, field_name: str) -> bool:
+    """Is a child in this field of `parent` (of kind `k`) compared or searched for rather than written out?"""
     if k in ("Compare", "Test") or (k in ("If", "CondExpr") and field_name == "test"):
         return True
     if (k == "Getitem" and field_name == "arg") or (k == "For" and field_name == "iter"):
@@ -96,9 +95,8 @@ def _excluded_child(parent: Any, field_name: str) -> bool:
     return k == "Filter" and field_name == "args" and parent.name not in ("replace", "join", "default", "d", "format")
 
 
-def _record_assignment(node: Any, values: dict[str, list[Any]]) -> None:
-    """Constant folding sees through {% set %}, {% with %} and namespace attributes."""
-    k = kind(node)
+def _record_assignment(node: Any, k: str, values: dict[str, list[Any]]) -> None:
+    """Constant folding sees through {% set %}, {% with %} and namespace attributes (`node` is of kind `k`)."""
     pairs: list[tuple[Any, Any]] = []
     if k == "Assign":
         pairs = [(node.target, node.node)]
@@ -127,11 +125,12 @@ def _tree(ast: Any) -> _Tree:
     for i, node in enumerate(flat.nodes):
         p = flat.parent[i]
         if p >= 0:
-            excluded[i] = excluded[p] or _excluded_child(flat.nodes[p], flat.field[i])
-        k = kind(node)
+            excluded[i] = excluded[p] or _excluded_child(flat.nodes[p], flat.kinds[p], flat.field[i])
+        k = flat.kinds[i]
         if (k == "Name" and node.ctx in ("store", "param")) or k == "Macro":
             assigned.add(node.name)
-        _record_assignment(node, values)
+        if k in ("Assign", "With", "For"):
+            _record_assignment(node, k, values)
         if k == "Macro":
             macros.setdefault(node.name, node)
         elif k == "CallBlock":
@@ -158,8 +157,8 @@ def _gated_text(tree: _Tree, found: _Collector) -> None:
 
 
 def _long_literals(tree: _Tree, max_chars: int, found: _Collector) -> None:
-    for node in tree.flat.nodes:
-        text = node.data if kind(node) == "TemplateData" else const_str(node)
+    for node, k in zip(tree.flat.nodes, tree.flat.kinds):
+        text = node.data if k == "TemplateData" else const_str(node)
         if text is not None and len(text) > max_chars:
             found.add("long-literal", node.lineno, text[:40].replace("\n", " ") + "\u2026",
                       f"a {len(text):,}-character literal (over {max_chars:,}): a payload, not a prompt format")
@@ -179,7 +178,7 @@ def _emitted_tokens(tree: _Tree) -> tuple[EmittedToken, ...]:
             for match in pattern.finditer(text):
                 token = match.group(0)
                 if token not in seen:
-                    at = line + text.count("\n", 0, match.start()) if line is not None and kind(node) == "TemplateData" else line
+                    at = line + text.count("\n", 0, match.start()) if line is not None and tree.flat.kinds[i] == "TemplateData" else line
                     seen[token] = EmittedToken(token, at)
     return tuple(seen.values())
 

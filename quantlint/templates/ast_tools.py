@@ -69,6 +69,7 @@ class FlatAST:
         self.parent: list[int] = []
         self.field: list[str] = []
         self.end: list[int] = []
+        self.kinds: list[str] = []  # kind(node) of node i: the analyses test it on every pass
         self.index: dict[int, int] = {}
         node_type = _node_type()
         # One loop with its own stack of (node, parent index, field) rather than walk(): the
@@ -83,6 +84,7 @@ class FlatAST:
             while open_ and open_[-1] != p:  # close finished subtrees
                 ends[open_.pop()] = i
             nodes.append(node)
+            self.kinds.append(type(node).__name__)
             parents.append(p)
             fields.append(field)
             ends.append(-1)

@@ -189,14 +189,14 @@ def analyse_flow(flat: FlatAST, folder: Folder) -> Flow:
     nodes, parent, fields = flat.nodes, flat.parent, flat.field
     # Only expressions have values, only some statements bind names, only the children of
     # if/for/inline-if open a guarded region: each pass visits just those.
-    kinds = [kind(node) for node in nodes]
+    kinds = flat.kinds
     valued = [(i, nodes[i], kinds[i]) for i in range(n - 1, -1, -1) if kinds[i] in _VALUED]  # children before parents
     binding = [i for i in range(n) if kinds[i] in _BINDING]
     # Before a statement binds a name, the expressions it reads are re-evaluated, so a chain
     # of {% set b = a %}{% set c = b %}... settles in one pass, not one pass per link.
     refresh = {i: [(j, nodes[j], kinds[j]) for r in _read_spans(flat, nodes[i]) for j in reversed(r) if kinds[j] in _VALUED]
                for i in binding}
-    guarded = [p >= 0 and kind(nodes[p]) in ("If", "For", "CondExpr") for p in parent]
+    guarded = [p >= 0 and kinds[p] in ("If", "For", "CondExpr") for p in parent]
     for _ in range(MAX_PASSES):
         trigger_cache: dict[int, str | None] = {}
         val, ctx, ctx_trigger = flow.val, flow.ctx, flow.ctx_trigger
@@ -227,17 +227,19 @@ def analyse_flow(flat: FlatAST, folder: Folder) -> Flow:
 def _scopes(flow: Flow) -> None:
     flat = flow.flat
     flow.scope = [""] * len(flat)
+    kinds = flat.kinds
     for i, node in enumerate(flat.nodes):
         p = flat.parent[i]
         if p >= 0:
             parent = flat.nodes[p]
-            flow.scope[i] = parent.name if kind(parent) == "Macro" else flow.scope[p]
-        if kind(node) == "Macro":
+            flow.scope[i] = parent.name if kinds[p] == "Macro" else flow.scope[p]
+        k = kinds[i]
+        if k == "Macro":
             flow.macros.setdefault(node.name, i)
-        elif kind(node) == "CallBlock" and kind(node.call.node) == "Name":
+        elif k == "CallBlock" and kind(node.call.node) == "Name":
             flow.call_blocks.setdefault(node.call.node.name, []).append(i)
         macro = flow.scope[i]
-        if macro and kind(node) == "Name" and node.ctx in ("store", "param"):
+        if macro and k == "Name" and node.ctx in ("store", "param"):
             flow.locals.setdefault(macro, set()).add(node.name)
 
 
@@ -251,7 +253,7 @@ def _trigger_in(flow: Flow, span: range) -> str | None:
 def _collect_regions(flow: Flow) -> None:
     flat = flow.flat
     for i, node in enumerate(flat.nodes):
-        k = kind(node)
+        k = flat.kinds[i]
         if k not in ("If", "For", "CondExpr"):
             continue
         if k == "If":

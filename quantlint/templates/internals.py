@@ -131,7 +131,7 @@ def python_internals(tree: Any, errors: Sink, warnings: Sink) -> None:
     for i, node in enumerate(flat.nodes):
         if consumed[i]:
             continue
-        k = kind(node)
+        k = flat.kinds[i]
         line = getattr(node, "lineno", None)
         p = flat.parent[i]
         if k in P.TEMPLATE_LOADING_TAGS:
