@@ -111,7 +111,9 @@ def _condense(source: str) -> tuple[str, dict[str, str]]:
 def _restore(ast: Any, pieces: dict[str, str]) -> None:
     from jinja2 import nodes
 
-    for node in ast.find_all((nodes.TemplateData, nodes.Const)):
+    from quantlint.templates.ast_tools import nodes_of
+
+    for node in nodes_of(ast, (nodes.TemplateData, nodes.Const)):
         attr = "data" if isinstance(node, nodes.TemplateData) else "value"
         value = getattr(node, attr)
         if isinstance(value, str) and "\ue000" in value:
