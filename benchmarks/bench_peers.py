@@ -306,7 +306,11 @@ def main() -> int:
     out.mkdir(exist_ok=True)
     (out / "latest.json").write_text(json.dumps(results, indent=2))
     if args.plot:
-        plot(results, args.plot)
+        try:
+            plot(results, args.plot)
+        except ImportError:  # results are written; only the picture needs the bench extra
+            print("\nplot skipped: matplotlib is missing (pip install -e '.[bench]')", file=sys.stderr)
+            return 1
         print(f"\nplot: {args.plot}")
     return 0
 

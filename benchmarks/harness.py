@@ -1,7 +1,8 @@
 """Run competing tools side by side: alternating runs, warm-up, wall time and peak RSS per run.
 
 Each tool is a whole process (interpreter start-up included), as a user would run it. Runs
-alternate between tools so that page cache and CPU frequency drift affect all of them alike.
+alternate between tools, in an order rotated every round, so that page cache, CPU frequency
+drift and the clean-up after a heavy neighbour affect all of them alike.
 Peak RSS and CPU time (user + system) come from os.wait4's rusage of each child. On a busy
 machine wall times swing with the scheduler while CPU times stay close to an idle run's, so
 both are reported.
@@ -78,7 +79,9 @@ def run_once(tool: Tool, timeout: float = 600) -> tuple[float, int, int, str, fl
 def compare(tools: list[Tool], runs: int = 5, warmup: int = 1, timeout: float = 600) -> dict[str, Timing]:
     timings = {t.name: Timing(t.name) for t in tools}
     for i in range(warmup + runs):
-        for tool in tools:
+        # Rotate the order each round: the run after a heavy tool (GGUFReader maps 716 MiB) pays
+        # for the memory the kernel reclaims, and that must not always be the same tool.
+        for tool in tools[i % len(tools):] + tools[:i % len(tools)]:
             wall, rss, code, err, cpu = run_once(tool, timeout)
             if code not in tool.ok_codes:
                 timings[tool.name].failures.append(f"exit {code}: {err.strip()}")
