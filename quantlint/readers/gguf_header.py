@@ -21,20 +21,19 @@ u64 dims[n_dims], u32 ggml type, u64 offset), padding to the alignment, tensor d
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass, field
 from typing import Any
 
 from quantlint.facts.ggml_types import GGUF_VALUE_TYPES
 from quantlint.facts.tiers import ggml_type
 from quantlint.model import ReadProblem
 from quantlint.readers.gguf_layout import LOADER, layout, unknown_type_problem
+from quantlint.readers.gguf_records import DEFAULT_ALIGNMENT, KV, ArrayValue, GGUFHeader, TensorInfo
 from quantlint.readers.legacy_ggml import gguf_v1_problem, legacy_problem
 from quantlint.sources import ByteSource, SourceError
 
 GGUF_MAGIC = b"GGUF"
 SUPPORTED_VERSIONS = (2, 3)
 NEWEST_PLAUSIBLE_VERSION = 255  # a version past 3 but below this is a newer format, above it garbage
-DEFAULT_ALIGNMENT = 32
 MAX_DIMS = 4  # GGML_MAX_DIMS
 MAX_KEY_BYTES = 65535  # spec: keys are at most 65535 bytes (llama.cpp accepts longer: an oddity)
 GGML_MAX_NAME = 64  # ggml.h: llama.cpp refuses a tensor name of 64 bytes or more
@@ -66,66 +65,6 @@ class _Stop(Exception):
     def __init__(self, problem: ReadProblem) -> None:
         super().__init__(problem.message)
         self.problem = problem
-
-
-@dataclass(frozen=True)
-class ArrayValue:
-    """A metadata array: element type and count, its byte span, and the values when small."""
-
-    element_type: int
-    count: int
-    offset: int  # absolute offset of the first element
-    end: int  # absolute offset just past the last element
-    values: list[Any] | None  # kept only for small arrays
-
-
-@dataclass(frozen=True)
-class KV:
-    """One metadata key/value pair and the byte offset where it starts."""
-
-    key: str
-    value_type: int
-    value: Any  # scalar, str, or ArrayValue
-    offset: int  # where the key/value record starts
-
-
-@dataclass(frozen=True)
-class TensorInfo:
-    """One tensor declaration: name, shape, ggml type and data offset."""
-
-    name: str
-    shape: tuple[int, ...]
-    type_id: int
-    type_name: str | None  # None for an id nobody knows
-    relative_offset: int
-    info_offset: int
-    n_elements: int
-    nbytes: int | None
-
-
-@dataclass
-class GGUFHeader:
-    """Everything the walker read from a GGUF header, and the problems it met."""
-
-    source_name: str
-    file_size: int | None
-    version: int | None = None
-    byte_order: str = "<"
-    tensor_count: int | None = None
-    kv_count: int | None = None
-    kvs: dict[str, KV] = field(default_factory=dict)
-    tensors: list[TensorInfo] = field(default_factory=list)
-    alignment: int = DEFAULT_ALIGNMENT
-    data_offset: int | None = None
-    data_end: int | None = None
-    problems: list[ReadProblem] = field(default_factory=list)
-    blobs: dict[str, bytes] = field(default_factory=dict)
-    bytes_read: int = 0
-    complete: bool = False  # the whole header (KVs and tensor infos) was walked
-
-    def value(self, key: str, default: Any = None) -> Any:
-        kv = self.kvs.get(key)
-        return default if kv is None else kv.value
 
 
 class _Buffer:

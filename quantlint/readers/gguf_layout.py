@@ -14,7 +14,7 @@ from quantlint.facts.ggml_types import GGML_TYPE_COUNT, REMOVED_GGML_TYPES
 from quantlint.model import ReadProblem
 
 if TYPE_CHECKING:
-    from quantlint.readers.gguf_header import GGUFHeader, TensorInfo
+    from quantlint.readers.gguf_records import GGUFHeader, TensorInfo
 
 LOADER = "@0c1e57098"  # the llama.cpp whose loader these checks follow
 INT64_MAX = (1 << 63) - 1

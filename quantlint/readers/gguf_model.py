@@ -19,7 +19,7 @@ from quantlint.model import (
     TensorRecord,
     TokenizerFacts,
 )
-from quantlint.readers.gguf_header import ArrayValue, GGUFHeader
+from quantlint.readers.gguf_records import ArrayValue, GGUFHeader
 
 # Tensor-name patterns (llama.cpp llama-arch.cpp / gguf-py TENSOR_NAMES).
 BLOCK_TENSOR = re.compile(r"^blk\.(\d+)\.")
