@@ -246,6 +246,11 @@ def _flash_attn(value: str | None) -> bool | None:
     return value == "on"
 
 
+def _given(cli: int | None, file_value: int | None) -> int | None:
+    """The command line's value when given (0 included: it must be refused, not ignored), else the file's."""
+    return cli if cli is not None else file_value
+
+
 def _positive(value: int | None, flag: str) -> int | None:
     if value is not None and value <= 0:
         raise ConfigError(f"{flag} {value}: give a positive number")
@@ -298,9 +303,9 @@ def resolve(values: CliValues, registry: Registry, file_config: dict[str, Any] |
         cache_type_v=check_cache_type(values.cache_type_v or cfg.get("cache-type-v"), "--cache-type-v"),
         memory_bytes=parse_memory(memory) if memory else [],
         flash_attention=_flash_attn(values.flash_attn or cfg.get("flash-attn")),
-        n_batch=_positive(values.batch or cfg.get("batch-size"), "--batch-size"),
-        n_ubatch=_positive(values.ubatch or cfg.get("ubatch-size"), "--ubatch-size"),
-        n_parallel=_positive(values.parallel or cfg.get("parallel"), "--parallel"),
+        n_batch=_positive(_given(values.batch, cfg.get("batch-size")), "--batch-size"),
+        n_ubatch=_positive(_given(values.ubatch, cfg.get("ubatch-size")), "--ubatch-size"),
+        n_parallel=_positive(_given(values.parallel, cfg.get("parallel")), "--parallel"),
         gpu_layers=values.gpu_layers if values.gpu_layers is not None else cfg.get("gpu-layers"),
         no_mmap=True if values.no_mmap or cfg.get("no-mmap") else None,
         source="command-line options" if from_cli or not config_path else f"config file {config_path}",

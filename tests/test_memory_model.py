@@ -186,3 +186,11 @@ def test_config_file_plans_the_same_settings(tmp_path):
     assert "flash-attn = off" in proc.stdout and "ubatch-size = 256" in proc.stdout and "no-mmap = True" in proc.stdout
     (tmp_path / "quantlint.toml").write_text("ubatch-size = 0\n")
     assert run_cli(str(path), cwd=tmp_path).returncode == 2
+
+
+@pytest.mark.parametrize("flag", ["-b", "-ub", "-np"])
+def test_a_zero_batch_or_sequence_count_on_the_command_line_is_refused(tmp_path, flag):
+    """0 is a value, not "not given": it must be refused like in a config file, not silently dropped."""
+    path = write_gguf(tmp_path / "m.gguf", model_spec("Q4_K_M", SMOL))
+    proc = run_cli(flag, "0", "--memory", "8GiB", str(path), cwd=tmp_path)
+    assert proc.returncode == 2 and "give a positive number" in proc.stderr and "Traceback" not in proc.stderr
