@@ -15,6 +15,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 SHARED = ROOT.parent / "shared"
+EXAMPLES = ROOT / "fixtures" / "examples"  # the committed examples the README lints
+EXAMPLE_Q2 = EXAMPLES / "tiny-llama-instruct-Q2_K.gguf"
+EXAMPLE_Q4 = EXAMPLES / "tiny-llama-instruct-Q4_K_M.gguf"
 REALDATA = SHARED / "realdata"
 GEMMA_SHA256 = "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818"
 GEMMA_SIZE = 253_113_024

@@ -10,14 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import EXAMPLE_Q2, EXAMPLE_Q4
 from tests.hubstandin import HubStandIn, client_env
 
 pytestmark = pytest.mark.network_standin
 
-ROOT = Path(__file__).resolve().parent.parent
-EXAMPLES = ROOT / "fixtures" / "examples"
-Q2 = EXAMPLES / "tiny-llama-instruct-Q2_K.gguf"
-Q4 = EXAMPLES / "tiny-llama-instruct-Q4_K_M.gguf"
+Q2, Q4 = EXAMPLE_Q2, EXAMPLE_Q4
 TOKEN = "hf_scanTOKEN9876543210fedcba"
 
 
